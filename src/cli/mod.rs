@@ -1,0 +1,74 @@
+//! The command line: one file per subcommand. Every command reads the same config.
+//! Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config.
+
+mod check_config;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigSource, Settings};
+
+/// Exit code: the operation failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: bad usage or bad config.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "ledgerguard", version, about = "Self-hosted fraud and expense monitoring appliance", long_about = None)]
+pub struct Cli {
+    /// Config file (default /etc/ledgerguard/ledgerguard.toml; also LEDGERGUARD_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the appliance (the default when no command is given).
+    Serve,
+    /// Validate the configuration and print it with secrets redacted.
+    CheckConfig,
+}
+
+/// Parses the command line, runs the command and maps its outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    crate::tls::install_crypto_provider();
+    let source = ConfigSource::resolve(cli.config.clone());
+    let settings = match Settings::load(&source) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ledgerguard: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(settings),
+        Command::CheckConfig => check_config::run(&settings, &source),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ledgerguard: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// A tokio runtime for commands that need one.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

@@ -1,0 +1,25 @@
+//! Ledgerguard: a self-hosted fraud and expense monitoring appliance in one binary.
+//!
+//! `cli` parses commands; `app` builds the HTTP server from the feature modules; `store` owns
+//! SQLite; `http` holds cross-cutting HTTP machinery. Each feature folder holds its handlers,
+//! domain rules and SQL together.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![deny(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod schedule;
+pub mod store;
+pub mod tls;

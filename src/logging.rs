@@ -1,0 +1,126 @@
+//! Logging: JSON lines to stdout and to `ledgerguard.log.YYYY-MM-DD` in `logging.dir`, audit
+//! events also to `audit.log.YYYY-MM-DD`; files older than `logging.retention_days` are removed
+//! by the appender as it rotates.
+//!
+//! Nothing here decides what to log; it only routes. Secrets never reach a log because the
+//! types that hold them ([`crate::config::Secret`], tokens, passwords) are never formatted.
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{Builder, Rotation};
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+use crate::config::Settings;
+
+/// The tracing target audit events use; they also go to `audit.log.*`.
+pub const AUDIT_TARGET: &str = "ledgerguard::audit";
+
+/// Keeps the background log writers alive; drop it last to flush.
+pub struct LogGuards {
+    _guards: Vec<WorkerGuard>,
+}
+
+/// How a process logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogMode {
+    /// The server: stdout (if enabled) plus the rotated files.
+    Server,
+    /// A CLI command: warnings to stderr, audit lines to the audit file when it is writable.
+    Cli,
+}
+
+/// Installs the global subscriber. Returns the guards to hold for the process's life.
+pub fn init(settings: &Settings, mode: LogMode) -> LogGuards {
+    let mut guards = Vec::new();
+    let level = match mode {
+        LogMode::Server => settings.logging.level.clone(),
+        LogMode::Cli => "warn".to_owned(),
+    };
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let dir = &settings.logging.dir;
+    let dir_ok = std::fs::create_dir_all(dir).is_ok();
+    let keep = settings.logging.retention_days.max(1) as usize;
+
+    let stdout_layer = match mode {
+        LogMode::Server if settings.logging.stdout => Some(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_writer(std::io::stdout)
+                .with_filter(EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info")))
+                .boxed(),
+        ),
+        LogMode::Cli => Some(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter)
+                .boxed(),
+        ),
+        _ => None,
+    };
+
+    let file_layer = if dir_ok && mode == LogMode::Server {
+        Builder::new()
+            .rotation(Rotation::DAILY)
+            .filename_prefix("ledgerguard.log")
+            .max_log_files(keep)
+            .build(dir)
+            .ok()
+            .map(|appender| {
+                let (writer, guard) = tracing_appender::non_blocking(appender);
+                guards.push(guard);
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_ansi(false)
+                    .with_writer(writer)
+                    .with_filter(
+                        EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info")),
+                    )
+                    .boxed()
+            })
+    } else {
+        None
+    };
+
+    let audit_layer = if dir_ok {
+        Builder::new()
+            .rotation(Rotation::DAILY)
+            .filename_prefix("audit.log")
+            .max_log_files(keep)
+            .build(dir)
+            .ok()
+            .map(|appender| {
+                let (writer, guard) = tracing_appender::non_blocking(appender);
+                guards.push(guard);
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_ansi(false)
+                    .with_writer(writer)
+                    .with_filter(filter_fn(|meta| meta.target() == AUDIT_TARGET))
+                    .boxed()
+            })
+    } else {
+        None
+    };
+
+    let _ = tracing_subscriber::registry()
+        .with(stdout_layer)
+        .with(file_layer)
+        .with(audit_layer)
+        .try_init();
+    if !dir_ok && mode == LogMode::Server {
+        tracing::warn!(dir = %dir.display(), "cannot create the log dir; logging to stdout only");
+    }
+    LogGuards { _guards: guards }
+}

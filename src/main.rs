@@ -1,0 +1,5 @@
+//! The `ledgerguard` binary: parses the command line and hands over to the library.
+
+fn main() -> std::process::ExitCode {
+    ledgerguard::cli::run()
+}
