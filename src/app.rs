@@ -11,9 +11,11 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 use crate::config::Settings;
+use crate::events::EventBus;
 use crate::health::{self, Lifecycle};
 use crate::http::envelope::envelope;
 use crate::http::extract::BodyLimits;
+use crate::http::routes::ApiRoutes;
 use crate::http::{ApiError, HttpPolicy};
 use crate::store::{DataDirLock, Store};
 
@@ -24,6 +26,7 @@ pub struct AppState {
     pub store: Store,
     pub lifecycle: Arc<Lifecycle>,
     pub started: Instant,
+    pub events: EventBus,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl Application {
             store,
             lifecycle: Arc::new(Lifecycle::default()),
             started: Instant::now(),
+            events: EventBus::default(),
         };
 
         let listener = TcpListener::bind(settings.listen_addr())
@@ -183,7 +187,15 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 }
 
 /// The `/api/v1` route table; each feature adds its routes here.
-fn api_routes(_cfg: &mut web::ServiceConfig) {}
+pub fn api_table() -> ApiRoutes {
+    let mut api = ApiRoutes::default();
+    crate::audit::routes::routes(&mut api);
+    api
+}
+
+fn api_routes(cfg: &mut web::ServiceConfig) {
+    api_table().register(cfg);
+}
 
 fn spawn_signal_handler(handle: ServerHandle, lifecycle: Arc<Lifecycle>) {
     tokio::spawn(async move {

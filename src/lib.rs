@@ -14,8 +14,11 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod events;
 pub mod health;
 pub mod http;
 pub mod logging;

@@ -6,6 +6,7 @@
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod routes;
 
 pub use envelope::{ClientIp, HttpPolicy, RequestId};
 pub use error::{ApiError, FieldError};

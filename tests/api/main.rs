@@ -1,0 +1,6 @@
+//! The one integration test binary (one binary links once). A module per feature; every test
+//! starts the real server on a random port with its own temp data dir and talks HTTP to it.
+
+mod helpers;
+
+mod core;
