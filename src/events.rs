@@ -59,3 +59,42 @@ impl EventBus {
         self.sender.subscribe()
     }
 }
+
+impl EventBus {
+    /// Publishes an event built by [`record`] (call after the recording transaction committed).
+    pub fn publish_event(&self, event: Event) {
+        let _ = self.sender.send(event);
+    }
+}
+
+/// Records an event inside the write transaction of its cause: one durable webhook outbox row
+/// per webhook subscribed to `kind` (the delivery worker in `notify` sends them). Returns the
+/// event to [`EventBus::publish_event`] once the transaction has committed.
+pub fn record(
+    conn: &rusqlite::Connection,
+    kind: &'static str,
+    data: serde_json::Value,
+) -> Result<Event, crate::store::StoreError> {
+    let event = Event { kind, at: crate::store::now_rfc3339(), data };
+    let mut stmt = conn.prepare_cached("SELECT id, events FROM webhooks")?;
+    let hooks = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    if hooks.is_empty() {
+        return Ok(event);
+    }
+    let payload = serde_json::json!({"type": event.kind, "timestamp": event.at, "data": event.data}).to_string();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    for (hook_id, events) in hooks {
+        let wanted: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
+        if !wanted.iter().any(|w| w == kind || w == "*") {
+            continue;
+        }
+        conn.execute(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event_type, payload, status, attempts, next_attempt_ms, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)",
+            rusqlite::params![crate::store::new_id(), hook_id, kind, payload, now_ms, event.at],
+        )?;
+    }
+    Ok(event)
+}
