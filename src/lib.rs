@@ -24,5 +24,6 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod schedule;
+pub mod scoring;
 pub mod store;
 pub mod tls;

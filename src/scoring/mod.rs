@@ -1,0 +1,3 @@
+//! The real-time scoring engine.
+
+pub mod model;
