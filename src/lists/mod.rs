@@ -1,0 +1,6 @@
+//! Block and allow lists: the in-memory set used by features and rules
+//! (`lists.contains("name", value)`), their storage and their HTTP endpoints.
+
+pub mod set;
+
+pub use set::{ListEntry, ListHits, ListSet};

@@ -1,0 +1,7 @@
+//! Transactions in, decisions out: validation of the input, the ingestion pipeline (single,
+//! batch, NDJSON, CSV) with idempotency per sender and `external_id`, storage with the
+//! alert and roll-up rows of the same write, and the list/detail endpoints.
+
+pub mod input;
+
+pub use input::{validate, Defaults, NewTransaction};
