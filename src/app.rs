@@ -27,9 +27,19 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     pub started: Instant,
     pub events: EventBus,
+    pub engine: Arc<crate::scoring::Engine>,
 }
 
 impl AppState {
+    /// The ingestion pipeline (validation, scoring, storage).
+    pub fn pipeline(&self) -> crate::transactions::ingest::Pipeline {
+        crate::transactions::ingest::Pipeline {
+            store: self.store.clone(),
+            engine: self.engine.clone(),
+            events: self.events.clone(),
+        }
+    }
+
     /// The backup schedule's interval (a day when it cannot be computed).
     pub fn backup_interval(&self) -> Duration {
         crate::schedule::interval(&self.settings.backup.schedule)
@@ -75,12 +85,21 @@ impl Application {
             let s = settings.clone();
             tokio::task::spawn_blocking(move || Store::open(&s)).await??
         };
+        let engine = {
+            let (s, st) = (settings.clone(), store.clone());
+            tokio::task::spawn_blocking(move || {
+                crate::scoring::start(&s, &st, crate::scoring::model::ModelSlot::default())
+            })
+            .await??
+        };
+        crate::scoring::spawn_refresh(engine.clone(), store.clone());
         let state = AppState {
             settings: settings.clone(),
             store,
             lifecycle: Arc::new(Lifecycle::default()),
             started: Instant::now(),
             events: EventBus::default(),
+            engine,
         };
 
         let listener = TcpListener::bind(settings.listen_addr())
@@ -190,6 +209,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::audit::routes::routes(&mut api);
+    crate::transactions::routes::routes(&mut api);
     api
 }
 

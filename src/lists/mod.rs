@@ -2,5 +2,6 @@
 //! (`lists.contains("name", value)`), their storage and their HTTP endpoints.
 
 pub mod set;
+pub mod store;
 
 pub use set::{ListEntry, ListHits, ListSet};

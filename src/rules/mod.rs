@@ -5,5 +5,6 @@
 pub mod cel;
 pub mod pack;
 pub mod set;
+pub mod store;
 
 pub use set::{Action, CompiledRule, RuleDef, RuleSet};

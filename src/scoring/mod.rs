@@ -63,3 +63,53 @@ pub const FEATURE_NAMES: &[&str] = &[
     "mcc_high_risk",
     "mcc_personal",
 ];
+
+/// Builds the engine at start-up: seeds the default rule pack on a fresh database, compiles
+/// the rules, loads the lists and merchant labels, and replays recent transactions into the
+/// in-memory windows. Blocking; run it off the async executor.
+pub fn start(
+    settings: &crate::config::Settings,
+    store: &crate::store::Store,
+    model: model::ModelSlot,
+) -> Result<std::sync::Arc<Engine>, crate::store::StoreError> {
+    let engine = Engine::new(settings, model);
+    store
+        .writer
+        .write_blocking(|conn| crate::rules::store::seed_defaults(conn))?;
+    let conn = store.read()?;
+    reload_rules(&engine, &conn)?;
+    engine.set_lists(crate::lists::store::load(&conn)?);
+    engine.set_merchant_risk(store::merchant_risk(&conn, chrono::Utc::now().timestamp_millis())?);
+    engine.replace_state(store::rebuild_state(&conn, &engine.thresholds())?);
+    Ok(std::sync::Arc::new(engine))
+}
+
+/// Recompiles the rule cache from the store (after every rule change).
+pub fn reload_rules(
+    engine: &Engine,
+    conn: &rusqlite::Connection,
+) -> Result<(), crate::store::StoreError> {
+    let defs = crate::rules::store::all(conn)?
+        .into_iter()
+        .map(|r| r.def)
+        .collect();
+    engine.set_rules(crate::rules::RuleSet::compile(defs));
+    Ok(())
+}
+
+/// Refreshes the merchant fraud-label table every 30 s, so labels recorded since start
+/// (chargebacks, resolved alerts) feed merchant risk.
+pub fn spawn_refresh(engine: std::sync::Arc<Engine>, store: crate::store::Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now().timestamp_millis();
+            match store.read_async(move |c| store::merchant_risk(c, now)).await {
+                Ok(risk) => engine.set_merchant_risk(risk),
+                Err(e) => tracing::warn!(error = %e, "cannot refresh merchant risk"),
+            }
+        }
+    });
+}
