@@ -210,6 +210,9 @@ pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::audit::routes::routes(&mut api);
     crate::transactions::routes::routes(&mut api);
+    crate::rules::routes::routes(&mut api);
+    crate::lists::routes::routes(&mut api);
+    crate::accounts::routes::routes(&mut api);
     api
 }
 

@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![deny(unsafe_code)]
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;

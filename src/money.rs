@@ -120,7 +120,7 @@ pub fn parse_decimal(text: &str, currency: Currency) -> Result<i64, AmountError>
         .checked_mul(currency.scale())
         .and_then(|v| v.checked_add(frac_value))
         .ok_or(AmountError::TooLarge)?;
-    if negative && minor != 0 || minor == 0 {
+    if negative || minor == 0 {
         return Err(AmountError::NotPositive);
     }
     if minor > MAX_MINOR {

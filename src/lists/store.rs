@@ -115,7 +115,12 @@ pub fn create(
 }
 
 /// Adds an item; `false` when it was already there.
-pub fn add_item(conn: &Connection, id: &str, value: &str, actor: &Actor) -> Result<bool, StoreError> {
+pub fn add_item(
+    conn: &Connection,
+    id: &str,
+    value: &str,
+    actor: &Actor,
+) -> Result<bool, StoreError> {
     let added = conn.execute(
         "INSERT OR IGNORE INTO list_items (list_id, value, created_at) VALUES (?1, ?2, ?3)",
         params![id, value, now_rfc3339()],
@@ -132,7 +137,12 @@ pub fn add_item(conn: &Connection, id: &str, value: &str, actor: &Actor) -> Resu
 }
 
 /// Removes an item; `false` when it was not there.
-pub fn remove_item(conn: &Connection, id: &str, value: &str, actor: &Actor) -> Result<bool, StoreError> {
+pub fn remove_item(
+    conn: &Connection,
+    id: &str,
+    value: &str,
+    actor: &Actor,
+) -> Result<bool, StoreError> {
     let removed = conn.execute(
         "DELETE FROM list_items WHERE list_id = ?1 AND value = ?2",
         params![id, value],

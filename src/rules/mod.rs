@@ -2,8 +2,10 @@
 //! version row and an audit entry per change, and the HTTP endpoints (CRUD, versions,
 //! validate, backtest). The variables rules see are documented in `docs/rules.md`.
 
+pub mod backtest;
 pub mod cel;
 pub mod pack;
+pub mod routes;
 pub mod set;
 pub mod store;
 

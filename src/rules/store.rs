@@ -168,8 +168,10 @@ pub fn update(conn: &Connection, d: &RuleDef, actor: &Actor) -> Result<StoredRul
         conn,
         Entry::new(actor, "rule.updated")
             .target("rule", &d.id)
-            .details(json!({"version": version, "name": d.name, "expression": d.expression,
-                "action": d.action, "score": d.score, "enabled": d.enabled})),
+            .details(
+                json!({"version": version, "name": d.name, "expression": d.expression,
+                "action": d.action, "score": d.score, "enabled": d.enabled}),
+            ),
     )?;
     get(conn, &d.id)?.ok_or_else(|| StoreError::Other("rule vanished".into()))
 }

@@ -75,11 +75,14 @@ pub fn start(
     let engine = Engine::new(settings, model);
     store
         .writer
-        .write_blocking(|conn| crate::rules::store::seed_defaults(conn))?;
+        .write_blocking(crate::rules::store::seed_defaults)?;
     let conn = store.read()?;
     reload_rules(&engine, &conn)?;
     engine.set_lists(crate::lists::store::load(&conn)?);
-    engine.set_merchant_risk(store::merchant_risk(&conn, chrono::Utc::now().timestamp_millis())?);
+    engine.set_merchant_risk(store::merchant_risk(
+        &conn,
+        chrono::Utc::now().timestamp_millis(),
+    )?);
     engine.replace_state(store::rebuild_state(&conn, &engine.thresholds())?);
     Ok(std::sync::Arc::new(engine))
 }
@@ -106,7 +109,10 @@ pub fn spawn_refresh(engine: std::sync::Arc<Engine>, store: crate::store::Store)
         loop {
             tick.tick().await;
             let now = chrono::Utc::now().timestamp_millis();
-            match store.read_async(move |c| store::merchant_risk(c, now)).await {
+            match store
+                .read_async(move |c| store::merchant_risk(c, now))
+                .await
+            {
                 Ok(risk) => engine.set_merchant_risk(risk),
                 Err(e) => tracing::warn!(error = %e, "cannot refresh merchant risk"),
             }

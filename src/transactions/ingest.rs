@@ -211,7 +211,16 @@ fn write_job(
         }
         let id = new_id();
         let alert_id = outcome.alerts().then(new_id);
-        tstore::insert(conn, &id, sender, &txn, &hash, &now, &outcome, alert_id.as_deref())?;
+        tstore::insert(
+            conn,
+            &id,
+            sender,
+            &txn,
+            &hash,
+            &now,
+            &outcome,
+            alert_id.as_deref(),
+        )?;
         if let Some(alert_id) = &alert_id {
             let alert =
                 tstore::insert_alert(conn, alert_id, &id, &txn.account_ref, &outcome, &now)?;

@@ -12,7 +12,10 @@ pub type Item = Result<Value, Vec<FieldError>>;
 fn not_json(e: &serde_json::Error) -> Vec<FieldError> {
     vec![FieldError::new(
         "body",
-        format!("is not valid JSON: {}", e.to_string().chars().take(120).collect::<String>()),
+        format!(
+            "is not valid JSON: {}",
+            e.to_string().chars().take(120).collect::<String>()
+        ),
     )]
 }
 
@@ -69,7 +72,11 @@ impl<R: std::io::Read> CsvItems<R> {
                 if record.len() != self.headers.len() {
                     errors.push(FieldError::new(
                         "row",
-                        format!("has {} cells, the header {}", record.len(), self.headers.len()),
+                        format!(
+                            "has {} cells, the header {}",
+                            record.len(),
+                            self.headers.len()
+                        ),
                     ));
                 }
                 for (name, cell) in self.headers.iter().zip(record.iter()) {

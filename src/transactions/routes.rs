@@ -46,7 +46,9 @@ async fn single(
     defaults: Defaults,
 ) -> Result<HttpResponse, ApiError> {
     if !has_media_type(&req, "application/json") {
-        return Err(ApiError::unsupported_media_type("Send the body as application/json."));
+        return Err(ApiError::unsupported_media_type(
+            "Send the body as application/json.",
+        ));
     }
     let mut payload: Payload = payload.into_inner();
     let body = read_body(&req, &mut payload, limits(&req).json).await?;
@@ -56,7 +58,9 @@ async fn single(
         .pipeline()
         .ingest(principal.sender(), vec![Ok(value)], defaults)
         .await?;
-    let result = results.pop().ok_or_else(|| ApiError::internal("no result"))?;
+    let result = results
+        .pop()
+        .ok_or_else(|| ApiError::internal("no result"))?;
     match result.outcome {
         ItemOutcome::Created(t) => Ok(HttpResponse::Created().json(t.result_json())),
         ItemOutcome::Duplicate(t) => Ok(HttpResponse::Ok().json(t.result_json())),
@@ -82,7 +86,16 @@ async fn create_expense(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    single(state, principal, req, payload, Defaults { kind: Some("expense") }).await
+    single(
+        state,
+        principal,
+        req,
+        payload,
+        Defaults {
+            kind: Some("expense"),
+        },
+    )
+    .await
 }
 
 /// The summary of a batch or import.
@@ -165,8 +178,17 @@ async fn batch(
     } else {
         let values: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Array(a)) => a,
-            Ok(_) => return Err(ApiError::invalid("body", "must be a JSON array of transactions")),
-            Err(e) => return Err(ApiError::bad_request(format!("The body is not valid JSON: {e}."))),
+            Ok(_) => {
+                return Err(ApiError::invalid(
+                    "body",
+                    "must be a JSON array of transactions",
+                ))
+            }
+            Err(e) => {
+                return Err(ApiError::bad_request(format!(
+                    "The body is not valid JSON: {e}."
+                )))
+            }
         };
         values.into_iter().map(Ok).collect()
     };
@@ -177,7 +199,10 @@ async fn batch(
         )));
     }
     if items.is_empty() {
-        return Err(ApiError::invalid("body", "must hold at least one transaction"));
+        return Err(ApiError::invalid(
+            "body",
+            "must hold at least one transaction",
+        ));
     }
     let results = state
         .pipeline()
@@ -193,7 +218,9 @@ async fn import(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     if !has_media_type(&req, "text/csv") {
-        return Err(ApiError::unsupported_media_type("Send the file as text/csv."));
+        return Err(ApiError::unsupported_media_type(
+            "Send the file as text/csv.",
+        ));
     }
     let mut payload: Payload = payload.into_inner();
     let body = read_body(&req, &mut payload, limits(&req).import).await?;
@@ -213,7 +240,9 @@ async fn import(
             break;
         }
         let base = all.len();
-        let results = pipeline.ingest(sender.clone(), chunk, Defaults::default()).await?;
+        let results = pipeline
+            .ingest(sender.clone(), chunk, Defaults::default())
+            .await?;
         all.extend(results.into_iter().map(|mut r| {
             r.index += base;
             r
@@ -269,7 +298,10 @@ async fn list_with(
     let mut errors = Vec::new();
     if let Some(d) = &q.decision {
         if crate::scoring::Decision::parse(d).is_none() {
-            errors.push(FieldError::new("decision", "must be allow, review or block"));
+            errors.push(FieldError::new(
+                "decision",
+                "must be allow, review or block",
+            ));
         }
     }
     if let Some(k) = &q.kind {

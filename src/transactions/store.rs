@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::input::NewTransaction;
 use crate::money;
-use crate::scoring::{Outcome, Reason};
+use crate::scoring::Outcome;
 use crate::store::StoreError;
 
 /// A stored transaction, as read back.
@@ -41,7 +41,8 @@ impl StoredTransaction {
     }
 }
 
-const COLUMNS: &str = "id, payload_hash, external_id, account_ref, amount_minor, currency, occurred_at,
+const COLUMNS: &str =
+    "id, payload_hash, external_id, account_ref, amount_minor, currency, occurred_at,
     received_at, kind, merchant, merchant_category, country, channel, device_id, ip, email,
     description, category, category_source, category_confidence, department, submitted_by,
     metadata, score, decision, severity, reasons, model_version, alert_id, label, label_source,
@@ -115,7 +116,9 @@ pub fn find_by_external(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM transactions WHERE sender = ?1 AND external_id = ?2"
     ))?;
-    Ok(stmt.query_row(params![sender, external_id], from_row).optional()?)
+    Ok(stmt
+        .query_row(params![sender, external_id], from_row)
+        .optional()?)
 }
 
 /// Payload hash of what a sender stored under `external_id` (the cheap idempotency check).
@@ -162,6 +165,7 @@ pub fn features_json(outcome: &Outcome) -> String {
 }
 
 /// Inserts a scored transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn insert(
     conn: &Connection,
     id: &str,
@@ -283,7 +287,14 @@ pub fn add_stats(conn: &Connection, minute: i64, t: &MinuteTally) -> Result<(), 
              allow = allow + excluded.allow, review = review + excluded.review,
              block = block + excluded.block, alerts = alerts + excluded.alerts",
     )?
-    .execute(params![minute, t.transactions, t.allow, t.review, t.block, t.alerts])?;
+    .execute(params![
+        minute,
+        t.transactions,
+        t.allow,
+        t.review,
+        t.block,
+        t.alerts
+    ])?;
     for (currency, amount) in &t.blocked {
         conn.prepare_cached(
             "INSERT INTO stats_blocked_minute (minute, currency, amount_minor) VALUES (?1, ?2, ?3)
@@ -343,7 +354,10 @@ pub fn list(
         sql.push_str(&format!(" AND occurred_ms < ?{}", args.len()));
     }
     if let Some(q) = &f.q {
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         args.push(SqlValue::Text(format!("%{escaped}%")));
         let n = args.len();
         sql.push_str(&format!(
@@ -373,7 +387,76 @@ pub fn list(
     Ok(rows)
 }
 
-/// Reasons as stored, for callers that re-read them.
-pub fn reasons_of(outcome: &Outcome) -> Vec<Reason> {
-    outcome.reasons.clone()
+/// A stored transaction rebuilt for re-evaluation (backtests).
+pub struct Replayed {
+    pub id: String,
+    pub txn: NewTransaction,
+    pub features: crate::scoring::model::FeatureVector,
+    pub label: Option<String>,
+}
+
+/// Calls `f` for stored transactions with `from_ms <= occurred_ms < to_ms`, oldest first, at
+/// most `limit` of them; returns how many were visited.
+pub fn replay(
+    conn: &Connection,
+    from_ms: i64,
+    to_ms: i64,
+    limit: usize,
+    mut f: impl FnMut(Replayed),
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, external_id, account_ref, amount_minor, currency, occurred_at, occurred_ms, kind,
+                merchant, merchant_category, country, channel, device_id, ip, email, description,
+                category, department, submitted_by, metadata, features, label
+         FROM transactions WHERE occurred_ms >= ?1 AND occurred_ms < ?2
+         ORDER BY occurred_ms LIMIT ?3",
+    )?;
+    let mut rows = stmt.query(params![from_ms, to_ms, limit as i64])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let currency: String = r.get(4)?;
+        let Some(currency) = money::Currency::parse(&currency) else {
+            continue;
+        };
+        let kind: String = r.get(7)?;
+        let channel: Option<String> = r.get(11)?;
+        let metadata: Option<String> = r.get(19)?;
+        let features: Option<String> = r.get(20)?;
+        let txn = NewTransaction {
+            external_id: r.get(1)?,
+            account_ref: r.get(2)?,
+            amount_minor: r.get(3)?,
+            currency: currency.code,
+            occurred_at: r.get(5)?,
+            occurred_ms: r.get(6)?,
+            kind: super::input::KINDS
+                .iter()
+                .find(|k| **k == kind)
+                .copied()
+                .unwrap_or("payment"),
+            merchant: r.get(8)?,
+            merchant_category: r.get(9)?,
+            country: r.get(10)?,
+            channel: channel
+                .and_then(|c| super::input::CHANNELS.iter().find(|k| **k == c).copied()),
+            device_id: r.get(12)?,
+            ip: r.get(13)?,
+            email: r.get(14)?,
+            description: r.get(15)?,
+            category: r.get(16)?,
+            department: r.get(17)?,
+            submitted_by: r.get(18)?,
+            metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
+        };
+        f(Replayed {
+            id: r.get(0)?,
+            txn,
+            features: features
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            label: r.get(21)?,
+        });
+        n += 1;
+    }
+    Ok(n)
 }
