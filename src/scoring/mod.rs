@@ -11,6 +11,8 @@ pub mod geo;
 pub mod model;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 pub use decision::{Decision, Outcome, Reason, Severity};
 pub use engine::Engine;
