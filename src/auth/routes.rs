@@ -504,10 +504,7 @@ async fn change_password(
 }
 
 async fn setup_status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let count = state
-        .store
-        .read_async(auth_store::count_users)
-        .await?;
+    let count = state.store.read_async(auth_store::count_users).await?;
     Ok(HttpResponse::Ok().json(json!({"required": count == 0})))
 }
 

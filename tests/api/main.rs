@@ -4,5 +4,6 @@
 mod helpers;
 
 mod auth;
+mod authz;
 mod cli;
 mod core;
