@@ -272,12 +272,22 @@ fn spawn_watchdog(state: AppState) {
     });
 }
 
-/// Periodic housekeeping: batched API key `last_used_at` updates.
+/// Periodic housekeeping: batched API key `last_used_at` updates, rate-limiter memory, old logs.
 fn spawn_background(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
+            if ticks % 720 == 0 {
+                // Hourly (and at start): old log files go by the date in their name.
+                let s = state.settings.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::logging::prune_old_logs(&s.logging.dir, s.logging.retention_days)
+                })
+                .await;
+            }
+            ticks += 1;
             state.rate_limits.housekeeping();
             if let Err(e) = state.auth.flush_last_used().await {
                 tracing::warn!(error = %e, "cannot record API key use");

@@ -2,6 +2,7 @@
 //! Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config.
 
 mod check_config;
+mod demo;
 mod identity;
 mod serve;
 
@@ -31,6 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the appliance (the default when no command is given).
     Serve,
+    /// Run a throwaway demo: temp data dir, demo users, live synthetic traffic with fraud.
+    Demo(demo::DemoArgs),
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
     /// Prepare the data dir and optionally create the first admin.
@@ -68,10 +71,11 @@ pub fn run() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     // `serve` sets up its own logging; other commands log warnings to stderr and audit lines
     // to the audit file.
-    let _guards = (!matches!(command, Command::Serve))
+    let _guards = (!matches!(command, Command::Serve | Command::Demo(_)))
         .then(|| crate::logging::init(&settings, crate::logging::LogMode::Cli));
     let outcome = match command {
         Command::Serve => serve::run(settings),
+        Command::Demo(args) => demo::run(settings, args),
         Command::CheckConfig => check_config::run(&settings, &source),
         Command::Init(args) => identity::init(&settings, args),
         Command::User(cmd) => identity::user(&settings, cmd),
