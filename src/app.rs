@@ -279,7 +279,7 @@ fn spawn_background(state: AppState) {
         let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
-            if ticks % 720 == 0 {
+            if ticks.is_multiple_of(720) {
                 // Hourly (and at start): old log files go by the date in their name.
                 let s = state.settings.clone();
                 let _ = tokio::task::spawn_blocking(move || {
