@@ -508,3 +508,44 @@ async fn built_in_tls_serves_https_with_hsts() {
         "no plain HTTP on the TLS port"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_database_is_backed_up_then_migrated() {
+    use ledgerguard::store::migrations::{latest_version, migrate_with, MIGRATIONS};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    {
+        let mut conn = rusqlite::Connection::open(data.join("ledgerguard.db")).unwrap();
+        migrate_with(&mut conn, &MIGRATIONS[..1]).unwrap();
+        conn.execute(
+            "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at) VALUES ('k1', 'old', 'lg_x', 'h', 'read', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let d = data.clone();
+    let app = spawn_app_with(move |s| s.storage.data_dir = d).await;
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    let backups: Vec<_> = std::fs::read_dir(data.join("backups"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(backups.len(), 1, "one safety copy before migrating");
+    let copy = rusqlite::Connection::open(backups[0].path()).unwrap();
+    let v: i64 = copy
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 1, "the copy is the pre-migration database");
+    let conn = app.state.store.read().unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, latest_version());
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM api_keys WHERE id = 'k1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(kept, 1, "data survives the migration");
+}
