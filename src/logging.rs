@@ -44,16 +44,19 @@ pub fn init(settings: &Settings, mode: LogMode) -> LogGuards {
     let keep = settings.logging.retention_days.max(1) as usize;
 
     let stdout_layer = match mode {
-        LogMode::Server if settings.logging.stdout => Some(
+        LogMode::Server if settings.logging.stdout => Some({
+            // Off the request path: a slow stdout (a busy journald) never stalls a worker.
+            let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+            guards.push(guard);
             tracing_subscriber::fmt::layer()
                 .json()
                 .flatten_event(true)
                 .with_current_span(true)
                 .with_span_list(false)
-                .with_writer(std::io::stdout)
+                .with_writer(writer)
                 .with_filter(EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info")))
-                .boxed(),
-        ),
+                .boxed()
+        }),
         LogMode::Cli => Some(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
