@@ -721,3 +721,70 @@ fn acknowledged_transactions_survive_kill_9() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+fn import_cmd(cfg: &std::path::Path, file: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(binary())
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "import",
+            file.to_str().unwrap(),
+        ])
+        .env_remove("LEDGERGUARD_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cli_import_scores_every_row_and_reports_duplicates_on_a_second_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::cli::write_config(dir.path(), "127.0.0.1:0", "");
+    let file = dir.path().join("history.csv");
+    std::fs::write(
+        &file,
+        "external_id,account_id,amount,currency,occurred_at,kind,label\n\
+         i-1,acc,10.00,USD,2026-01-05T10:00:00Z,payment,legitimate\n\
+         i-2,acc,oops,USD,2026-01-05T10:01:00Z,payment,\n\
+         i-3,acc,20.00,USD,2026-01-05T10:02:00Z,payment,\n",
+    )
+    .unwrap();
+    let out = import_cmd(&cfg, &file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("2 accepted") && stdout.contains("1 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("progress:"),
+        "plain progress lines without a terminal: {stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("row 2: amount"));
+    let out = import_cmd(&cfg, &file);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 duplicates"));
+    let conn = rusqlite::Connection::open(dir.path().join("data/ledgerguard.db")).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM transactions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    let nd = dir.path().join("more.ndjson");
+    std::fs::write(&nd, format!("{}\n", txn("i-4", "acc", json!("5.00")))).unwrap();
+    let out = import_cmd(&cfg, &nd);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 accepted"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_import_refuses_while_a_server_holds_the_data_dir() {
+    let app = spawn_app().await;
+    let cfg = crate::cli::write_config(app.dir.path(), "127.0.0.1:0", "");
+    let file = app.dir.path().join("x.csv");
+    std::fs::write(&file, "external_id\nx\n").unwrap();
+    let out = import_cmd(&cfg, &file);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("API import"));
+}
