@@ -249,24 +249,8 @@ fn write_job(
                 frozen.push(txn.account_ref.clone());
             }
         }
-        let stored = if single {
-            tstore::get(conn, &id)?
-                .ok_or_else(|| StoreError::Other("inserted row vanished".into()))?
-        } else {
-            StoredTransaction {
-                id: id.clone(),
-                payload_hash: hash,
-                view: Value::Null,
-                score: i64::from(outcome.score),
-                decision: outcome.decision.as_str().into(),
-                severity: outcome.severity.as_str().into(),
-                reasons: json!(outcome.reasons),
-                alert_id: alert_id.clone(),
-                model_version: outcome.model_version.clone(),
-                occurred_ms: txn.occurred_ms,
-            }
-        };
-        let alert = alert_id.map(|a| (a, outcome.severity.as_str()));
+        let alert = alert_id.clone().map(|a| (a, outcome.severity.as_str()));
+        let stored = tstore::fresh(id, &txn, hash, &now, &outcome, alert_id, single);
         out.push((index, JobItem::Created(stored, outcome.decision, alert)));
     }
     tstore::add_stats(conn, minute, &tally)?;

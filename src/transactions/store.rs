@@ -107,6 +107,69 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredTransaction> {
     })
 }
 
+/// The stored view of a transaction just written, built in memory (same shape as a row read
+/// back), so the writer does not re-read what it wrote.
+pub fn fresh(
+    id: String,
+    t: &NewTransaction,
+    hash: String,
+    received_at: &str,
+    outcome: &Outcome,
+    alert_id: Option<String>,
+    with_view: bool,
+) -> StoredTransaction {
+    let reasons = json!(outcome.reasons);
+    let view = if with_view {
+        json!({
+            "id": id,
+            "external_id": t.external_id,
+            "account_id": t.account_ref,
+            "amount": money::format_code(t.amount_minor, t.currency),
+            "currency": t.currency,
+            "occurred_at": t.occurred_at,
+            "received_at": received_at,
+            "kind": t.kind,
+            "merchant": t.merchant,
+            "merchant_category": t.merchant_category,
+            "country": t.country,
+            "channel": t.channel,
+            "device_id": t.device_id,
+            "ip": t.ip,
+            "email": t.email,
+            "description": t.description,
+            "category": t.category,
+            "category_source": null,
+            "category_confidence": null,
+            "department": t.department,
+            "submitted_by": t.submitted_by,
+            "metadata": t.metadata,
+            "score": outcome.score,
+            "decision": outcome.decision.as_str(),
+            "severity": outcome.severity.as_str(),
+            "reasons": reasons,
+            "model_version": outcome.model_version,
+            "alert_id": alert_id,
+            "label": null,
+            "label_source": null,
+            "labelled_at": null,
+        })
+    } else {
+        Value::Null
+    };
+    StoredTransaction {
+        id,
+        payload_hash: hash,
+        view,
+        score: i64::from(outcome.score),
+        decision: outcome.decision.as_str().into(),
+        severity: outcome.severity.as_str().into(),
+        reasons,
+        alert_id,
+        model_version: outcome.model_version.clone(),
+        occurred_ms: t.occurred_ms,
+    }
+}
+
 /// The transaction a sender stored under `external_id`, if any.
 pub fn find_by_external(
     conn: &Connection,
