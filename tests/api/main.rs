@@ -3,7 +3,11 @@
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod authz;
 mod cli;
 mod core;
+mod lists;
+mod rules;
+mod transactions;
