@@ -190,6 +190,8 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::audit::routes::routes(&mut api);
+    crate::alerts::routes::routes(&mut api);
+    crate::stats::routes::routes(&mut api);
     api
 }
 

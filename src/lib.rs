@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![deny(unsafe_code)]
 
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -25,5 +26,6 @@ pub mod logging;
 pub mod metrics;
 pub mod schedule;
 pub mod scoring;
+pub mod stats;
 pub mod store;
 pub mod tls;
