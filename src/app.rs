@@ -27,6 +27,8 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     pub started: Instant,
     pub events: EventBus,
+    pub live: crate::sse::LiveStreams,
+    pub webhooks: crate::notify::Wake,
 }
 
 impl AppState {
@@ -81,6 +83,8 @@ impl Application {
             lifecycle: Arc::new(Lifecycle::default()),
             started: Instant::now(),
             events: EventBus::default(),
+            live: crate::sse::LiveStreams::new(settings.server.max_event_streams),
+            webhooks: crate::notify::Wake::default(),
         };
 
         let listener = TcpListener::bind(settings.listen_addr())
@@ -121,6 +125,8 @@ impl Application {
         state.lifecycle.set_ready();
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
         spawn_watchdog(state.clone());
+        crate::sse::spawn_stats_ticker(state.clone());
+        crate::notify::start(state.clone());
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
         let result = server.await;
         state.lifecycle.set_stopping();
@@ -192,6 +198,8 @@ pub fn api_table() -> ApiRoutes {
     crate::audit::routes::routes(&mut api);
     crate::alerts::routes::routes(&mut api);
     crate::stats::routes::routes(&mut api);
+    crate::sse::routes(&mut api);
+    crate::notify::routes::routes(&mut api);
     api
 }
 
