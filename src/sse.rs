@@ -13,8 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpResponse};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
@@ -83,9 +86,33 @@ pub fn routes(api: &mut ApiRoutes) {
         Access::Permission(Permission::Read),
         ticket,
     )
-    // Public in the table because a ticket is not a credential the auth layer knows; the
-    // handler itself requires a Bearer-authenticated reader or a valid ticket.
-    .get("/events", Access::Public, stream);
+    .get("/events", Access::Permission(Permission::Read), stream);
+}
+
+/// The path a ticket opens, and nothing else.
+const STREAM_PATH: &str = "/api/v1/events";
+
+/// Middleware inside authentication: on `GET /api/v1/events` without other credentials, a
+/// valid `?ticket=` becomes the caller's principal (once). Any other path ignores tickets.
+pub async fn ticket_auth(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.path() == STREAM_PATH && !req.extensions().contains::<Principal>() {
+        let ticket = web::Query::<StreamQuery>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.into_inner().ticket);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        if let (Some(ticket), Some(state)) = (ticket, state) {
+            match state.live.redeem(&ticket) {
+                Some(principal) => {
+                    req.extensions_mut().insert(principal);
+                }
+                None => return Err(ApiError::unauthorized().into()),
+            }
+        }
+    }
+    next.call(req).await
 }
 
 async fn ticket(state: web::Data<AppState>, principal: Principal) -> HttpResponse {
@@ -104,18 +131,9 @@ struct StreamQuery {
 
 async fn stream(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<StreamQuery>,
+    _principal: Principal,
+    _q: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let from_header = req.extensions().get::<Principal>().cloned();
-    let principal = match (from_header, &q.ticket) {
-        (Some(p), _) => p,
-        (None, Some(t)) => state.live.redeem(t).ok_or_else(ApiError::unauthorized)?,
-        (None, None) => return Err(ApiError::unauthorized()),
-    };
-    if !principal.allows(Permission::Read) {
-        return Err(ApiError::forbidden());
-    }
     let permit = state.live.slots.clone().try_acquire_owned().map_err(|_| {
         ApiError::unavailable("Too many live event streams are open; try again shortly.")
             .with_header("Retry-After", "5".into())
@@ -205,6 +223,7 @@ mod tests {
             name: "V".into(),
             role: crate::auth::Role::Viewer,
             jti: "j".into(),
+            session: "s".into(),
         }
     }
 
