@@ -155,12 +155,32 @@ impl Outcome {
 }
 
 /// `PATCH /alerts/{id}`. `assignee_id: null` unassigns; an absent key leaves it alone.
+/// Closed-set fields arrive as strings and are checked in `validate`, so a wrong value is a
+/// 422 naming the field (serde_json reports a number where an enum is due as a syntax error).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertPatch {
+    #[serde(default, deserialize_with = "status_name")]
     pub status: Option<Status>,
     #[serde(default, deserialize_with = "present")]
     pub assignee_id: Option<Option<String>>,
+}
+
+fn status_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Status>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => Status::parse(&s).map(Some).ok_or_else(|| {
+            serde::de::Error::custom("must be one of open, investigating, resolved, dismissed")
+        }),
+    }
+}
+
+fn outcome_name<'de, D: Deserializer<'de>>(d: D) -> Result<Outcome, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "fraud" => Ok(Outcome::Fraud),
+        "legitimate" => Ok(Outcome::Legitimate),
+        _ => Err(serde::de::Error::custom("must be fraud or legitimate")),
+    }
 }
 
 /// Distinguishes `"key": null` (Some(None)) from an absent key (None).
@@ -209,6 +229,7 @@ impl NewComment {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Resolve {
+    #[serde(deserialize_with = "outcome_name")]
     pub outcome: Outcome,
     #[serde(default)]
     pub note: Option<String>,
