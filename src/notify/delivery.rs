@@ -176,7 +176,8 @@ async fn attempt(shared: &reqwest::Client, settings: &WebhookSettings, d: &Due) 
         latency_ms: 0,
         error: Some(error),
     };
-    let url = match target::parse_url(&d.url, settings.allow_private) {
+    // The address policy is applied below to what the host resolves to (literals included).
+    let url = match target::parse_url(&d.url, true) {
         Ok(u) => u,
         Err(e) => return failed(format!("the endpoint URL {e}")),
     };

@@ -8,3 +8,4 @@ mod auth;
 mod authz;
 mod cli;
 mod core;
+mod webhooks;
