@@ -8,4 +8,5 @@ mod auth;
 mod authz;
 mod cli;
 mod core;
+mod events;
 mod webhooks;
