@@ -9,4 +9,5 @@ mod authz;
 mod cli;
 mod core;
 mod events;
+mod stats;
 mod webhooks;
