@@ -27,6 +27,10 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     pub started: Instant,
     pub events: EventBus,
+    /// The active fraud model, swapped after training.
+    pub model: crate::scoring::model::ModelSlot,
+    /// The expense categoriser, retrained as corrections arrive.
+    pub categorizer: crate::expenses::categorize::Categorizer,
 }
 
 impl AppState {
@@ -75,12 +79,18 @@ impl Application {
             let s = settings.clone();
             tokio::task::spawn_blocking(move || Store::open(&s)).await??
         };
+        let (model, categorizer) = {
+            let st = store.clone();
+            tokio::task::spawn_blocking(move || crate::model::train::load_models(&st)).await?
+        };
         let state = AppState {
             settings: settings.clone(),
             store,
             lifecycle: Arc::new(Lifecycle::default()),
             started: Instant::now(),
             events: EventBus::default(),
+            model,
+            categorizer,
         };
 
         let listener = TcpListener::bind(settings.listen_addr())
@@ -121,6 +131,8 @@ impl Application {
         state.lifecycle.set_ready();
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
         spawn_watchdog(state.clone());
+        crate::budgets::spawn_evaluator(state.clone());
+        crate::model::spawn_background(state.clone());
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
         let result = server.await;
         state.lifecycle.set_stopping();
@@ -190,6 +202,11 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::audit::routes::routes(&mut api);
+    crate::analyze::routes::routes(&mut api);
+    crate::budgets::routes::routes(&mut api);
+    crate::expenses::routes::routes(&mut api);
+    crate::labels::routes::routes(&mut api);
+    crate::model::routes::routes(&mut api);
     api
 }
 

@@ -13,16 +13,22 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![deny(unsafe_code)]
 
+pub mod analyze;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod budgets;
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod expenses;
 pub mod health;
 pub mod http;
+pub mod labels;
 pub mod logging;
 pub mod metrics;
+pub mod model;
+pub mod money;
 pub mod schedule;
 pub mod scoring;
 pub mod store;

@@ -34,14 +34,27 @@ pub struct ApiRoutes {
 
 impl ApiRoutes {
     /// Adds `method path` served by `handler`, requiring `access`.
-    pub fn add<F, Args>(&mut self, method: Method, path: &'static str, access: Access, handler: F) -> &mut Self
+    pub fn add<F, Args>(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: F,
+    ) -> &mut Self
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let spec = RouteSpec { method, path, access };
-        self.by_path.entry(path).or_default().push((spec, web::route().to(handler)));
+        let spec = RouteSpec {
+            method,
+            path,
+            access,
+        };
+        self.by_path
+            .entry(path)
+            .or_default()
+            .push((spec, web::route().to(handler)));
         self
     }
 

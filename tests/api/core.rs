@@ -9,7 +9,10 @@ async fn health_reports_every_check() {
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["checks"]["database"]["status"], "ok");
-    assert_eq!(body["checks"]["backup"]["status"], "warn", "no backup yet is a warning");
+    assert_eq!(
+        body["checks"]["backup"]["status"], "warn",
+        "no backup yet is a warning"
+    );
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
 }

@@ -43,17 +43,30 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             let mut s = Settings::default();
             s.logging.dir = std::env::temp_dir().join("ledgerguard-test-logs");
-            std::mem::forget(ledgerguard::logging::init(&s, ledgerguard::logging::LogMode::Server));
+            std::mem::forget(ledgerguard::logging::init(
+                &s,
+                ledgerguard::logging::LogMode::Server,
+            ));
         }
     });
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(dir.path());
     tweak(&mut settings);
-    let app = Application::build(settings.clone(), RunOptions { handle_signals: false }).await.expect("app builds");
+    let app = Application::build(
+        settings.clone(),
+        RunOptions {
+            handle_signals: false,
+        },
+    )
+    .await
+    .expect("app builds");
     let port = app.port();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let address = format!("http://127.0.0.1:{port}");
     // Wait until ready.
     for _ in 0..100 {
@@ -64,7 +77,14 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    TestApp { address, port, client, dir, handle, settings }
+    TestApp {
+        address,
+        port,
+        client,
+        dir,
+        handle,
+        settings,
+    }
 }
 
 impl TestApp {
@@ -77,7 +97,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn stop(&self) {
@@ -93,11 +117,24 @@ pub fn binary() -> PathBuf {
 /// Asserts the spec's error shape and returns the body.
 pub async fn assert_error(resp: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
     assert_eq!(resp.status().as_u16(), status, "status");
-    let rid = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let rid = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body: serde_json::Value = resp.json().await.expect("error body is JSON");
     assert_eq!(body["error"]["code"], code, "code in {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "message in {body}"
+    );
     assert!(body["error"]["details"].is_array(), "details in {body}");
-    assert_eq!(body["error"]["request_id"].as_str(), rid.as_deref(), "request id in {body}");
+    assert_eq!(
+        body["error"]["request_id"].as_str(),
+        rid.as_deref(),
+        "request id in {body}"
+    );
     body
 }
