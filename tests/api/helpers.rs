@@ -11,6 +11,7 @@ use ledgerguard::config::Settings;
 use tempfile::TempDir;
 
 pub struct TestApp {
+    pub state: ledgerguard::app::AppState,
     pub address: String,
     pub port: u16,
     pub client: reqwest::Client,
@@ -62,6 +63,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     .expect("app builds");
     let port = app.port();
     let handle = app.handle();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -78,6 +80,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     TestApp {
+        state,
         address,
         port,
         client,
@@ -102,6 +105,63 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// Creates a user with `role` directly in the store; returns (email, password).
+    pub async fn create_user(&self, role: &str) -> (String, String) {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::now_v7().simple());
+        let password = "correct horse battery staple 42!".to_owned();
+        let hash = ledgerguard::auth::password::hash(&password, 10).unwrap();
+        let role = ledgerguard::auth::Role::parse(role).expect("role");
+        let e = email.clone();
+        self.state
+            .store
+            .writer
+            .write(move |conn| {
+                ledgerguard::auth::store::insert_user(conn, &e, "Test User", role, &hash)
+            })
+            .await
+            .unwrap()
+            .expect("user created");
+        (email, password)
+    }
+
+    /// Logs in and returns the whole session response.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An access token for a new user with `role`.
+    pub async fn token(&self, role: &str) -> String {
+        let (email, password) = self.create_user(role).await;
+        let resp = self.login(&email, &password).await;
+        assert_eq!(resp.status(), 200, "login works");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A new API key secret with `scopes` (e.g. `&["ingest"]`).
+    pub async fn api_key(&self, scopes: &[&str]) -> String {
+        let secret = ledgerguard::auth::tokens::new_api_key();
+        let scopes: Vec<_> = scopes
+            .iter()
+            .map(|s| ledgerguard::auth::Scope::parse(s).expect("scope"))
+            .collect();
+        let s = secret.clone();
+        self.state
+            .store
+            .writer
+            .write(move |conn| {
+                ledgerguard::auth::store::insert_api_key(conn, "test key", &s, &scopes, None, None)
+            })
+            .await
+            .unwrap();
+        secret
     }
 
     pub async fn stop(&self) {

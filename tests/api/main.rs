@@ -3,4 +3,7 @@
 
 mod helpers;
 
+mod auth;
+mod authz;
+mod cli;
 mod core;
