@@ -4,6 +4,7 @@
 mod check_config;
 mod demo;
 mod identity;
+mod model;
 mod serve;
 
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ pub enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(identity::AuditCommand),
+    /// Train the fraud model.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -81,6 +85,7 @@ pub fn run() -> ExitCode {
         Command::User(cmd) => identity::user(&settings, cmd),
         Command::Apikey(cmd) => identity::apikey(&settings, cmd),
         Command::Audit(cmd) => identity::audit(&settings, cmd),
+        Command::Model(cmd) => model::run(&settings, cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,3 +7,4 @@ mod auth;
 mod authz;
 mod cli;
 mod core;
+mod labels;
