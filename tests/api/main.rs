@@ -3,8 +3,10 @@
 
 mod helpers;
 
+mod analyze;
 mod auth;
 mod authz;
+mod categorize;
 mod cli;
 mod core;
 mod labels;
