@@ -106,7 +106,7 @@ async fn an_analysts_correction_teaches_the_categoriser() {
     let loaded = app
         .state
         .store
-        .read_async(|c| ledgerguard::expenses::categorize::load_corrections(c))
+        .read_async(ledgerguard::expenses::categorize::load_corrections)
         .await
         .unwrap();
     let fresh = ledgerguard::expenses::categorize::Categorizer::new(&loaded);
