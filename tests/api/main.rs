@@ -6,6 +6,7 @@ mod helpers;
 mod analyze;
 mod auth;
 mod authz;
+mod budgets;
 mod categorize;
 mod cli;
 mod core;
