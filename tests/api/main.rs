@@ -11,3 +11,4 @@ mod categorize;
 mod cli;
 mod core;
 mod labels;
+mod models;
