@@ -12,3 +12,4 @@ mod cli;
 mod core;
 mod labels;
 mod models;
+mod paysim_e2e;
