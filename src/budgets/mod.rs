@@ -71,12 +71,16 @@ pub fn evaluate(conn: &Connection) -> Result<Vec<Event>, StoreError> {
     evaluate_at(conn, Utc::now(), configured_timezone())
 }
 
-/// [`evaluate`] at a given instant in a given time zone.
-pub fn evaluate_at(
-    conn: &Connection,
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Result<Vec<Event>, StoreError> {
+/// A threshold a budget has reached in its current period without an alert yet.
+pub struct Pending {
+    pub budget: Budget,
+    pub usage: Usage,
+    pub threshold: f64,
+    pub key: String,
+}
+
+/// The crossings [`evaluate_at`] would raise (read-only).
+pub fn pending(conn: &Connection, now: DateTime<Utc>, tz: Tz) -> Result<Vec<Pending>, StoreError> {
     let mut out = Vec::new();
     for b in store::all(conn)? {
         let u = usage(conn, &b, now, tz)?;
@@ -88,8 +92,26 @@ pub fn evaluate_at(
             if store::has_crossing(conn, &b.id, &u.period_key, &key)? {
                 continue;
             }
-            out.extend(raise(conn, &b, &u, t, &key)?);
+            out.push(Pending {
+                budget: b.clone(),
+                usage: u.clone(),
+                threshold: t,
+                key,
+            });
         }
+    }
+    Ok(out)
+}
+
+/// [`evaluate`] at a given instant in a given time zone.
+pub fn evaluate_at(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<Vec<Event>, StoreError> {
+    let mut out = Vec::new();
+    for p in pending(conn, now, tz)? {
+        out.extend(raise(conn, &p.budget, &p.usage, p.threshold, &p.key)?);
     }
     Ok(out)
 }
@@ -152,9 +174,18 @@ fn raise(
     ])
 }
 
-/// Runs [`evaluate`] once through the writer and publishes its events.
+/// Runs [`evaluate`] once and publishes its events. Looks on a read connection first, so the
+/// writer is only taken when a threshold was actually crossed.
 pub async fn evaluate_now(state: &AppState) -> Result<usize, StoreError> {
     let tz = period::timezone(&state.settings.expenses.timezone);
+    let now = Utc::now();
+    let found = state
+        .store
+        .read_async(move |conn| Ok(!pending(conn, now, tz)?.is_empty()))
+        .await?;
+    if !found {
+        return Ok(0);
+    }
     let events = state
         .store
         .writer
@@ -188,4 +219,66 @@ pub fn spawn_evaluator(state: AppState) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::store::Store;
+
+    fn store(dir: &std::path::Path) -> Store {
+        let mut s = Settings::default();
+        s.storage.data_dir = dir.join("data");
+        Store::open(&s).unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn expense(conn: &Connection, id: &str, amount: i64, when: &str) {
+        conn.execute(
+            "INSERT INTO transactions (id, sender, external_id, payload_hash, account_ref, amount_minor, currency,
+                occurred_at, occurred_ms, received_at, kind, category, score, decision, severity, reasons)
+             VALUES (?1, 's', ?1, 'h', 'a', ?2, 'EUR', ?3, ?4, ?3, 'expense', 'meals', 0, 'allow', 'low', '[]')",
+            rusqlite::params![id, amount, when, at(when).timestamp_millis()],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn each_period_alerts_anew_in_the_configured_time_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let events = store
+            .writer
+            .write_blocking(move |conn| {
+                let fields: domain::BudgetFields = serde_json::from_value::<domain::CreateBudget>(
+                    serde_json::json!({"name": "Meals", "category": "meals", "period": "monthly", "limit": "100", "currency": "EUR", "thresholds": [1.0]}),
+                )
+                .unwrap()
+                .validate()
+                .unwrap();
+                store::insert(conn, &fields)?;
+                // 23:30 UTC on 30 November is already December in Berlin.
+                expense(conn, "nov", 10_000, "2026-11-15T12:00:00Z");
+                expense(conn, "dec", 10_000, "2026-11-30T23:30:00Z");
+                let nov = evaluate_at(conn, at("2026-11-20T00:00:00Z"), berlin)?;
+                let nov_again = evaluate_at(conn, at("2026-11-25T00:00:00Z"), berlin)?;
+                let dec = evaluate_at(conn, at("2026-12-02T00:00:00Z"), berlin)?;
+                let dec_utc = evaluate_at(conn, at("2026-12-02T00:00:00Z"), Tz::UTC)?;
+                Ok((nov.len(), nov_again.len(), dec, dec_utc.len()))
+            })
+            .unwrap();
+        assert_eq!(events.0, 2, "alert.created + budget.threshold_crossed");
+        assert_eq!(events.1, 0, "once per period");
+        assert_eq!(events.2.len(), 2, "a new period alerts again");
+        assert_eq!(events.2[1].data["period_key"], "2026-12");
+        assert_eq!(
+            events.3, 0,
+            "in UTC the December expense is still November's"
+        );
+    }
 }

@@ -377,3 +377,14 @@ async fn crossing_a_threshold_raises_one_budget_alert_per_threshold_and_period()
         ]
     );
 }
+
+#[test]
+fn an_unknown_time_zone_stops_start_up_naming_the_key() {
+    let mut s = ledgerguard::config::Settings::default();
+    s.expenses.timezone = "Mars/Olympus_Mons".into();
+    let (key, message) = s.validate().unwrap_err();
+    assert_eq!(key, "expenses.timezone");
+    assert!(message.contains("Mars/Olympus_Mons"));
+    s.expenses.timezone = "America/New_York".into();
+    assert!(s.validate().is_ok());
+}
