@@ -5,6 +5,7 @@ mod check_config;
 mod demo;
 mod identity;
 mod import;
+mod model;
 mod serve;
 
 use std::path::PathBuf;
@@ -50,6 +51,9 @@ pub enum Command {
     Audit(identity::AuditCommand),
     /// Bulk ingest a CSV or NDJSON file (scores every row; refuses while a server runs).
     Import(import::ImportArgs),
+    /// Train the fraud model.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -85,6 +89,7 @@ pub fn run() -> ExitCode {
         Command::Apikey(cmd) => identity::apikey(&settings, cmd),
         Command::Audit(cmd) => identity::audit(&settings, cmd),
         Command::Import(args) => import::run(&settings, args),
+        Command::Model(cmd) => model::run(&settings, cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

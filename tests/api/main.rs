@@ -5,12 +5,18 @@ mod helpers;
 
 mod accounts;
 mod alerts;
+mod analyze;
 mod auth;
 mod authz;
+mod budgets;
+mod categorize;
 mod cli;
 mod core;
 mod events;
+mod labels;
 mod lists;
+mod models;
+mod paysim_e2e;
 mod rules;
 mod stats;
 mod transactions;
