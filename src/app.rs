@@ -121,6 +121,7 @@ impl Application {
         state.lifecycle.set_ready();
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
         spawn_watchdog(state.clone());
+        crate::backup::schedule::start(state.clone());
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
         let result = server.await;
         state.lifecycle.set_stopping();
@@ -190,6 +191,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::audit::routes::routes(&mut api);
+    crate::backup::routes::routes(&mut api);
     api
 }
 

@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod auth;
 pub mod cli;
 pub mod config;

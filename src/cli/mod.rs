@@ -1,7 +1,9 @@
 //! The command line: one file per subcommand. Every command reads the same config.
 //! Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config.
 
+mod backup;
 mod check_config;
+mod restore;
 mod serve;
 
 use std::path::PathBuf;
@@ -32,6 +34,10 @@ pub enum Command {
     Serve,
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
+    /// Take a verified backup now (`--out DIR`), or `backup list`.
+    Backup(backup::BackupArgs),
+    /// Replace the database with a verified backup (the server must be stopped).
+    Restore(restore::RestoreArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -56,6 +62,8 @@ pub fn run() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(settings),
         Command::CheckConfig => check_config::run(&settings, &source),
+        Command::Backup(args) => backup::run(&settings, args),
+        Command::Restore(args) => restore::run(&settings, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
