@@ -3,4 +3,5 @@
 
 mod helpers;
 
+mod backup;
 mod core;
