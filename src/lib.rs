@@ -24,6 +24,7 @@ pub mod health;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod openapi;
 pub mod schedule;
 pub mod scoring;
 pub mod store;

@@ -59,7 +59,10 @@ fn add_marker(data_dir: &Path, name: &str) {
 fn markers(db: &Path) -> Vec<String> {
     let c = rusqlite::Connection::open(db).unwrap();
     let mut stmt = c.prepare("SELECT name FROM lists ORDER BY name").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn sha(path: &Path) -> String {
@@ -99,35 +102,65 @@ async fn backup_while_serving_then_restore_round_trip_serves_the_restored_data()
     let out = cli(&config, &["backup"]);
     assert!(out.status.success(), "{}", text(&out));
     let backup_path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    assert!(backup_path.starts_with(data.join("backups")), "{}", text(&out));
-    let name = backup_path.file_name().unwrap().to_str().unwrap().to_owned();
-    assert!(name.starts_with("ledgerguard-") && name.ends_with("Z.db"), "{name}");
+    assert!(
+        backup_path.starts_with(data.join("backups")),
+        "{}",
+        text(&out)
+    );
+    let name = backup_path
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        name.starts_with("ledgerguard-") && name.ends_with("Z.db"),
+        "{name}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("integrity ok"));
 
     // Listed with its checksum, while the server runs.
     let out = cli(&config, &["backup", "list"]);
     assert!(out.status.success(), "{}", text(&out));
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(listing.contains(&name) && listing.contains(&sha(&backup_path)), "{listing}");
+    assert!(
+        listing.contains(&name) && listing.contains(&sha(&backup_path)),
+        "{listing}"
+    );
 
     // Recorded in the database with an audit row.
     let c = conn(&data);
     let (size, recorded_sha): (i64, String) = c
-        .query_row("SELECT size, sha256 FROM backups WHERE name = ?1", [&name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT size, sha256 FROM backups WHERE name = ?1",
+            [&name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(size as u64, std::fs::metadata(&backup_path).unwrap().len());
     assert_eq!(recorded_sha, sha(&backup_path));
     let audited: i64 = c
-        .query_row("SELECT count(*) FROM audit_log WHERE action = 'backup.created' AND target_id = ?1", [&name], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'backup.created' AND target_id = ?1",
+            [&name],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(audited, 1);
     drop(c);
 
     // Restore refuses while the server holds the data dir, and changes nothing.
     let db_sha = sha(&data.join("ledgerguard.db"));
-    let out = cli(&config, &["restore", backup_path.to_str().unwrap(), "--yes"]);
+    let out = cli(
+        &config,
+        &["restore", backup_path.to_str().unwrap(), "--yes"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(sha(&data.join("ledgerguard.db")), db_sha);
 
     // Changes after the backup, then the server stops.
@@ -135,16 +168,28 @@ async fn backup_while_serving_then_restore_round_trip_serves_the_restored_data()
     app.stop().await;
     wait_unlocked(&data).await;
 
-    let out = cli(&config, &["restore", backup_path.to_str().unwrap(), "--yes"]);
+    let out = cli(
+        &config,
+        &["restore", backup_path.to_str().unwrap(), "--yes"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(markers(&data.join("ledgerguard.db")), ["before-backup"]);
     let replaced: Vec<PathBuf> = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("ledgerguard.db.replaced-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ledgerguard.db.replaced-")
+        })
         .collect();
     assert_eq!(replaced.len(), 1, "{replaced:?}");
-    assert_eq!(markers(&replaced[0]), ["after-backup", "before-backup"], "the replaced database keeps the later changes");
+    assert_eq!(
+        markers(&replaced[0]),
+        ["after-backup", "before-backup"],
+        "the replaced database keeps the later changes"
+    );
     let leftovers: Vec<String> = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -152,7 +197,11 @@ async fn backup_while_serving_then_restore_round_trip_serves_the_restored_data()
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let restored_audit: i64 = conn(&data)
-        .query_row("SELECT count(*) FROM audit_log WHERE action = 'backup.restored'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'backup.restored'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(restored_audit, 1);
 
@@ -191,7 +240,11 @@ async fn corrupted_and_truncated_backups_are_refused_and_nothing_is_replaced() {
     let corrupted = damaged.join("corrupted.db");
     std::fs::write(&corrupted, &smashed).unwrap();
     let garbage = damaged.join("garbage.db");
-    std::fs::write(&garbage, "<script>alert(1)</script>'; DROP TABLE lists; --".repeat(100)).unwrap();
+    std::fs::write(
+        &garbage,
+        "<script>alert(1)</script>'; DROP TABLE lists; --".repeat(100),
+    )
+    .unwrap();
     // A single flipped byte in a checksummed backup is caught by its sidecar.
     let mut flipped = bytes.clone();
     let last = flipped.len() - 100;
@@ -216,16 +269,40 @@ async fn corrupted_and_truncated_backups_are_refused_and_nothing_is_replaced() {
     let names_before = dir_names(&data);
     for bad in [&truncated, &corrupted, &garbage, &flipped_path] {
         let out = cli(&config, &["restore", bad.to_str().unwrap(), "--yes"]);
-        assert_eq!(out.status.code(), Some(1), "{}: {}", bad.display(), text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: {}",
+            bad.display(),
+            text(&out)
+        );
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("refusing") && err.contains("nothing was changed"), "{}: {err}", bad.display());
+        assert!(
+            err.contains("refusing") && err.contains("nothing was changed"),
+            "{}: {err}",
+            bad.display()
+        );
         assert_eq!(sha(&db), before, "{}", bad.display());
         assert_eq!(dir_names(&data), names_before, "{}", bad.display());
     }
-    let out = cli(&config, &["restore", flipped_path.to_str().unwrap(), "--yes"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum"), "{}", text(&out));
+    let out = cli(
+        &config,
+        &["restore", flipped_path.to_str().unwrap(), "--yes"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("checksum"),
+        "{}",
+        text(&out)
+    );
     // A missing file is an operation failure too.
-    let out = cli(&config, &["restore", damaged.join("missing.db").to_str().unwrap(), "--yes"]);
+    let out = cli(
+        &config,
+        &[
+            "restore",
+            damaged.join("missing.db").to_str().unwrap(),
+            "--yes",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 
@@ -261,7 +338,11 @@ async fn backup_to_another_dir_and_listing_without_backups() {
     // No database yet: a clear failure, not an empty backup.
     let out = cli(&config, &["backup"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no database"),
+        "{}",
+        text(&out)
+    );
 
     let app = serve_on(root.path()).await;
     let elsewhere = root.path().join("offsite");
@@ -272,7 +353,11 @@ async fn backup_to_another_dir_and_listing_without_backups() {
     assert!(ledgerguard::backup::file::verify(&path).is_ok());
     // Not listed in the backup dir.
     let out = cli(&config, &["backup", "list"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no backups"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no backups"),
+        "{}",
+        text(&out)
+    );
     app.stop().await;
 }
 
@@ -295,8 +380,13 @@ async fn the_schedule_takes_backups_prunes_them_and_reports_metrics() {
     assert!(seen.len() >= 2, "{seen:?}");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let kept = ledgerguard::backup::file::list(&dir).unwrap();
-    assert!(kept.len() <= 3, "pruned to keep = 2 (one may be in flight): {kept:?}");
-    assert!(kept.iter().all(|b| b.integrity == "ok" && b.sha256.is_some()));
+    assert!(
+        kept.len() <= 3,
+        "pruned to keep = 2 (one may be in flight): {kept:?}"
+    );
+    assert!(kept
+        .iter()
+        .all(|b| b.integrity == "ok" && b.sha256.is_some()));
     let metrics = app.get("/metrics").await.text().await.unwrap();
     let line = metrics
         .lines()

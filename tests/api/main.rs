@@ -5,3 +5,4 @@ mod helpers;
 
 mod backup;
 mod core;
+mod openapi;
