@@ -15,8 +15,8 @@
 
 pub mod app;
 pub mod audit;
-pub mod backup;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod events;

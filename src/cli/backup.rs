@@ -12,7 +12,6 @@ use clap::{Args, Subcommand};
 use crate::audit::Actor;
 use crate::backup::{self, file, store as backup_store};
 use crate::config::Settings;
-use crate::logging::{self, LogMode};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -31,7 +30,6 @@ pub enum BackupCommand {
 }
 
 pub fn run(settings: &Settings, args: BackupArgs) -> anyhow::Result<()> {
-    let _guards = logging::init(settings, LogMode::Cli);
     match args.command {
         Some(BackupCommand::List) => list(settings),
         None => take(settings, args.out),

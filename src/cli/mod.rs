@@ -3,6 +3,8 @@
 
 mod backup;
 mod check_config;
+mod demo;
+mod identity;
 mod restore;
 mod serve;
 
@@ -32,12 +34,25 @@ pub struct Cli {
 pub enum Command {
     /// Run the appliance (the default when no command is given).
     Serve,
+    /// Run a throwaway demo: temp data dir, demo users, live synthetic traffic with fraud.
+    Demo(demo::DemoArgs),
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
     /// Take a verified backup now (`--out DIR`), or `backup list`.
     Backup(backup::BackupArgs),
     /// Replace the database with a verified backup (the server must be stopped).
     Restore(restore::RestoreArgs),
+    /// Prepare the data dir and optionally create the first admin.
+    Init(identity::InitArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(identity::UserCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(identity::ApiKeyCommand),
+    /// Inspect the audit trail.
+    #[command(subcommand)]
+    Audit(identity::AuditCommand),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -59,11 +74,21 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // `serve` sets up its own logging; other commands log warnings to stderr and audit lines
+    // to the audit file.
+    let _guards = (!matches!(command, Command::Serve | Command::Demo(_)))
+        .then(|| crate::logging::init(&settings, crate::logging::LogMode::Cli));
+    let outcome = match command {
         Command::Serve => serve::run(settings),
+        Command::Demo(args) => demo::run(settings, args),
         Command::CheckConfig => check_config::run(&settings, &source),
         Command::Backup(args) => backup::run(&settings, args),
         Command::Restore(args) => restore::run(&settings, args),
+        Command::Init(args) => identity::init(&settings, args),
+        Command::User(cmd) => identity::user(&settings, cmd),
+        Command::Apikey(cmd) => identity::apikey(&settings, cmd),
+        Command::Audit(cmd) => identity::audit(&settings, cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

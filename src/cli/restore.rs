@@ -17,7 +17,6 @@ use clap::Args;
 use crate::audit::Actor;
 use crate::backup::{file, store as backup_store};
 use crate::config::Settings;
-use crate::logging::{self, LogMode};
 use crate::store::{self, DataDirLock};
 
 #[derive(Debug, Args)]
@@ -35,7 +34,6 @@ pub fn run(settings: &Settings, args: RestoreArgs) -> anyhow::Result<()> {
         eprintln!("ledgerguard: restore replaces the database; pass --yes to confirm when not on a terminal");
         std::process::exit(i32::from(super::EXIT_USAGE));
     }
-    let _guards = logging::init(settings, LogMode::Cli);
     let source = args.file;
     if !source.is_file() {
         bail!("{} is not a file", source.display());

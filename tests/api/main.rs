@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod auth;
+mod authz;
 mod backup;
+mod cli;
 mod core;
 mod openapi;
