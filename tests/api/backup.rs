@@ -211,6 +211,18 @@ async fn backup_while_serving_then_restore_round_trip_serves_the_restored_data()
     assert_eq!(health["checks"]["database"]["status"], "ok", "{health}");
     assert_eq!(health["checks"]["backup"]["status"], "ok", "{health}");
     assert_eq!(markers(&data.join("ledgerguard.db")), ["before-backup"]);
+    let admin = app.token("admin").await;
+    let audit: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/audit?action=backup.restored"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
     app.stop().await;
 }
 
@@ -398,4 +410,255 @@ async fn the_schedule_takes_backups_prunes_them_and_reports_metrics() {
     let health: serde_json::Value = app.get("/health").await.json().await.unwrap();
     assert_eq!(health["checks"]["backup"]["status"], "ok", "{health}");
     app.stop().await;
+}
+
+async fn post_backup(app: &TestApp, credential: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/backups"))
+        .bearer_auth(credential)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_takes_lists_and_downloads_verified_backups() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let mut events = app.state.events.subscribe();
+
+    let resp = post_backup(&app, &admin).await;
+    assert_eq!(resp.status(), 201);
+    let first: serde_json::Value = resp.json().await.unwrap();
+    let name = first["name"].as_str().unwrap().to_owned();
+    assert!(
+        ledgerguard::backup::naming::BackupName::parse(&name).is_some(),
+        "{first}"
+    );
+    assert_eq!(first["integrity"], "ok");
+    let path = app.settings.backup_dir().join(&name);
+    assert_eq!(first["sha256"], sha(&path));
+    assert_eq!(first["size"], std::fs::metadata(&path).unwrap().len());
+    chrono::DateTime::parse_from_rfc3339(first["created_at"].as_str().unwrap()).unwrap();
+
+    let event = tokio::time::timeout(Duration::from_secs(2), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.kind, "backup.completed");
+    assert_eq!(event.data["name"], name.as_str());
+
+    // A second one in the same second gets its own name.
+    let second: serde_json::Value = post_backup(&app, &admin).await.json().await.unwrap();
+    assert_ne!(second["name"], first["name"]);
+
+    let list: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/backups"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    assert_eq!(items[0]["name"], second["name"], "newest first");
+    assert_eq!(items[1], first);
+    assert!(list["next_cursor"].is_null());
+
+    // Paging with limit and cursor.
+    let page: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/backups?limit=1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/api/v1/backups?limit=1&cursor={cursor}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"][0]["name"], first["name"], "{rest}");
+    assert!(rest["next_cursor"].is_null());
+
+    // Download: the exact bytes, audited.
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/v1/backups/{name}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/vnd.sqlite3");
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&name));
+    let body = resp.bytes().await.unwrap();
+    assert_eq!(body.len() as u64, first["size"].as_u64().unwrap());
+    assert_eq!(std::fs::read(&path).unwrap(), body.to_vec());
+
+    let audit: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/audit"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "backup.created").count(),
+        2,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "backup.downloaded")
+            .count(),
+        1,
+        "{actions:?}"
+    );
+
+    // An admin key may do the same; the health check now sees a fresh backup.
+    let key = app.api_key(&["admin"]).await;
+    assert_eq!(post_backup(&app, &key).await.status(), 201);
+    let health: serde_json::Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health["checks"]["backup"]["status"], "ok", "{health}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_api_refuses_hostile_names_other_roles_and_bad_queries() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let first: serde_json::Value = post_backup(&app, &admin).await.json().await.unwrap();
+    let dir = app.settings.backup_dir();
+    // A symlink with a backup name pointing outside the backup dir is not served.
+    std::os::unix::fs::symlink(
+        app.data_dir().join("ledgerguard.db"),
+        dir.join("ledgerguard-20200101T000000Z.db"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.db"), b"private").unwrap();
+
+    for name in [
+        "ledgerguard-20200101T000000Z.db",
+        "ledgerguard-20990101T000000Z.db",
+        "notes.db",
+        "..%2Fledgerguard.db",
+        "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "ledgerguard.db",
+        "ledgerguard-20200101T000000Z.db.sha256",
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "x'%20OR%20'1'%3D'1",
+        "ledgerguard-%E2%80%AE20200101T000000Z.db",
+    ] {
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/backups/{name}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_error(resp, 404, "not_found").await;
+    }
+    let name = first["name"].as_str().unwrap();
+    // (Clients resolve `..` before sending; these arrive as other paths and must not serve files.)
+    for path in [
+        format!("/api/v1/backups/{name}/../../ledgerguard.db"),
+        format!("/api/v1/backups/{name}/extra"),
+    ] {
+        let resp = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(resp.status(), 200, "{path}");
+    }
+
+    let analyst = app.token("analyst").await;
+    let reader = app.api_key(&["read"]).await;
+    for credential in [&analyst, &reader] {
+        let resp = app
+            .client
+            .get(app.url("/api/v1/backups"))
+            .bearer_auth(credential)
+            .send()
+            .await
+            .unwrap();
+        assert_error(resp, 403, "forbidden").await;
+        assert_error(post_backup(&app, credential).await, 403, "forbidden").await;
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/backups/{name}")))
+            .bearer_auth(credential)
+            .send()
+            .await
+            .unwrap();
+        assert_error(resp, 403, "forbidden").await;
+    }
+    let resp = app
+        .client
+        .get(app.url("/api/v1/backups"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(resp, 401, "unauthorized").await;
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/v1/backups/{name}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(resp, 401, "unauthorized").await;
+
+    for query in [
+        "limit=0",
+        "limit=abc",
+        "limit=99999999999999999999",
+        "cursor=not-a-cursor",
+        "cursor=%27%3B%20DROP%20TABLE%20backups%3B--",
+        "evil=1",
+    ] {
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/backups?{query}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_error(resp, 400, "bad_request").await;
+    }
+    // Nothing above removed or added backups.
+    let names: Vec<String> = ledgerguard::backup::file::list(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert!(names.contains(&name.to_owned()));
+    assert!(std::fs::read(dir.join("notes.db")).unwrap() == b"private");
 }
