@@ -7,5 +7,6 @@ mod auth;
 mod authz;
 mod backup;
 mod cli;
+mod config_file;
 mod core;
 mod openapi;
