@@ -9,6 +9,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde::Deserialize;
 
+use super::naming::BackupName;
 use super::{file, store, BackupError};
 use crate::app::AppState;
 use crate::audit::Actor;
@@ -53,21 +54,20 @@ async fn list(
         cursor: q.cursor,
     };
     let limit = page.limit()?;
-    let after: Option<String> = page.decode_cursor()?;
+    let after = match page.decode_cursor::<String>()? {
+        None => None,
+        Some(name) => Some(BackupName::parse(&name).ok_or_else(|| {
+            ApiError::bad_request("`cursor` is not a cursor this server issued.")
+        })?),
+    };
     let dir = state.settings.backup_dir();
     let all = web::block(move || file::list(&dir)).await??;
     // Newest first; the cursor is the last name of the previous page.
     let rows: Vec<_> = all
         .into_iter()
-        .skip_while(|b| {
-            after.as_ref().is_some_and(|a| {
-                let pos = super::naming::BackupName::parse(a);
-                let this = super::naming::BackupName::parse(&b.name);
-                match (pos, this) {
-                    (Some(pos), Some(this)) => this >= pos,
-                    _ => false,
-                }
-            })
+        .filter(|b| match (&after, BackupName::parse(&b.name)) {
+            (Some(after), Some(this)) => this < *after,
+            _ => true,
         })
         .take(limit + 1)
         .collect();

@@ -642,6 +642,8 @@ async fn backup_api_refuses_hostile_names_other_roles_and_bad_queries() {
         "limit=99999999999999999999",
         "cursor=not-a-cursor",
         "cursor=%27%3B%20DROP%20TABLE%20backups%3B--",
+        // A well-formed cursor holding something other than a backup name.
+        "cursor=ImV2aWwuZGIi",
         "evil=1",
     ] {
         let resp = app
