@@ -3,10 +3,14 @@
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod authz;
 mod backup;
 mod cli;
 mod config_file;
 mod core;
+mod lists;
 mod openapi;
+mod rules;
+mod transactions;
