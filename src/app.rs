@@ -173,6 +173,7 @@ impl Application {
         crate::budgets::spawn_evaluator(state.clone());
         crate::model::spawn_background(state.clone());
         spawn_background(state.clone());
+        crate::backup::schedule::start(state.clone());
         announce_setup(&state).await;
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
         let result = server.await;
@@ -211,6 +212,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     }),
             )
             .configure(health::routes)
+            .configure(crate::openapi::routes)
             .service(
                 web::scope("/api/v1")
                     .configure(api_routes)
@@ -250,6 +252,7 @@ pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::auth::api_routes(&mut api);
     crate::audit::routes::routes(&mut api);
+    crate::backup::routes::routes(&mut api);
     crate::transactions::routes::routes(&mut api);
     crate::rules::routes::routes(&mut api);
     crate::lists::routes::routes(&mut api);
