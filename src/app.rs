@@ -159,6 +159,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             )
             .configure(health::routes)
             .service(web::scope("/api/v1").configure(api_routes))
+            .configure(crate::ui::routes)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found())
             }))

@@ -27,3 +27,4 @@ pub mod schedule;
 pub mod scoring;
 pub mod store;
 pub mod tls;
+pub mod ui;

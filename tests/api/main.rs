@@ -4,3 +4,4 @@
 mod helpers;
 
 mod core;
+mod ui;
