@@ -10,6 +10,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use crate::auth::middleware::{authenticate, rate_limit, RateLimits};
+use crate::auth::AuthService;
 use crate::config::Settings;
 use crate::events::EventBus;
 use crate::health::{self, Lifecycle};
@@ -27,6 +29,8 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     pub started: Instant,
     pub events: EventBus,
+    pub auth: Arc<AuthService>,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -75,12 +79,22 @@ impl Application {
             let s = settings.clone();
             tokio::task::spawn_blocking(move || Store::open(&s)).await??
         };
+        let auth = {
+            let (s, st) = (settings.clone(), store.clone());
+            Arc::new(
+                tokio::task::spawn_blocking(move || AuthService::new(&s, st))
+                    .await?
+                    .map_err(anyhow::Error::msg)?,
+            )
+        };
         let state = AppState {
             settings: settings.clone(),
             store,
             lifecycle: Arc::new(Lifecycle::default()),
             started: Instant::now(),
             events: EventBus::default(),
+            auth,
+            rate_limits: Arc::new(RateLimits::new(&settings.rate_limit)),
         };
 
         let listener = TcpListener::bind(settings.listen_addr())
@@ -121,6 +135,8 @@ impl Application {
         state.lifecycle.set_ready();
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
         spawn_watchdog(state.clone());
+        spawn_background(state.clone());
+        announce_setup(&state).await;
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
         let result = server.await;
         state.lifecycle.set_stopping();
@@ -158,7 +174,12 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     }),
             )
             .configure(health::routes)
-            .service(web::scope("/api/v1").configure(api_routes))
+            .service(
+                web::scope("/api/v1")
+                    .configure(api_routes)
+                    .wrap(from_fn(rate_limit))
+                    .wrap(from_fn(authenticate)),
+            )
             .configure(crate::ui::routes)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found())
@@ -190,6 +211,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 /// The `/api/v1` route table; each feature adds its routes here.
 pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
+    crate::auth::api_routes(&mut api);
     crate::audit::routes::routes(&mut api);
     api
 }
@@ -249,4 +271,44 @@ fn spawn_watchdog(state: AppState) {
             }
         }
     });
+}
+
+/// Periodic housekeeping: batched API key `last_used_at` updates, rate-limiter memory, old logs.
+fn spawn_background(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks: u64 = 0;
+        loop {
+            tick.tick().await;
+            if ticks.is_multiple_of(720) {
+                // Hourly (and at start): old log files go by the date in their name.
+                let s = state.settings.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::logging::prune_old_logs(&s.logging.dir, s.logging.retention_days)
+                })
+                .await;
+            }
+            ticks += 1;
+            state.rate_limits.housekeeping();
+            if let Err(e) = state.auth.flush_last_used().await {
+                tracing::warn!(error = %e, "cannot record API key use");
+            }
+            if state.lifecycle.is_stopping() {
+                break;
+            }
+        }
+    });
+}
+
+/// On an empty user table, logs the one-time setup URL (valid one hour, single use).
+async fn announce_setup(state: &AppState) {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || crate::auth::routes::issue_setup_url(&st)).await {
+        Ok(Ok(Some(url))) => {
+            tracing::warn!(setup_url = %url, "no users exist yet: open the setup URL within the hour to create the first admin (or run `ledgerguard init --admin-email ...`)")
+        }
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot create a setup token"),
+        Err(e) => tracing::error!(error = %e, "setup token task failed"),
+    }
 }

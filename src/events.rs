@@ -75,7 +75,11 @@ pub fn record(
     kind: &'static str,
     data: serde_json::Value,
 ) -> Result<Event, crate::store::StoreError> {
-    let event = Event { kind, at: crate::store::now_rfc3339(), data };
+    let event = Event {
+        kind,
+        at: crate::store::now_rfc3339(),
+        data,
+    };
     let mut stmt = conn.prepare_cached("SELECT id, events FROM webhooks")?;
     let hooks = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -83,7 +87,9 @@ pub fn record(
     if hooks.is_empty() {
         return Ok(event);
     }
-    let payload = serde_json::json!({"type": event.kind, "timestamp": event.at, "data": event.data}).to_string();
+    let payload =
+        serde_json::json!({"type": event.kind, "timestamp": event.at, "data": event.data})
+            .to_string();
     let now_ms = chrono::Utc::now().timestamp_millis();
     for (hook_id, events) in hooks {
         let wanted: Vec<String> = serde_json::from_str(&events).unwrap_or_default();

@@ -116,7 +116,9 @@ async fn database_check(state: &AppState) -> serde_json::Value {
     .await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     match result {
-        Ok(Ok(Ok(1))) => json!({"status": "ok", "latency_ms": latency_ms}),
+        Ok(Ok(Ok(1))) => {
+            json!({"status": "ok", "latency_ms": (latency_ms * 1000.0).round() / 1000.0})
+        }
         Ok(Ok(Err(e))) => {
             tracing::error!(error = %e, "database health check failed");
             json!({"status": "fail", "message": "the database does not answer"})

@@ -12,11 +12,7 @@ use crate::http::routes::ApiRoutes;
 use crate::http::{ApiError, Page};
 
 pub fn routes(api: &mut ApiRoutes) {
-    api.get(
-        "/audit",
-        Access::Permission(Permission::Admin),
-        list,
-    );
+    api.get("/audit", Access::Permission(Permission::Admin), list);
 }
 
 #[derive(Debug, Deserialize)]

@@ -129,6 +129,7 @@ pub enum Principal {
         name: String,
         role: Role,
         jti: String,
+        session: String,
     },
     ApiKey {
         id: String,

@@ -2,6 +2,8 @@
 //! Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config.
 
 mod check_config;
+mod demo;
+mod identity;
 mod serve;
 
 use std::path::PathBuf;
@@ -30,8 +32,21 @@ pub struct Cli {
 pub enum Command {
     /// Run the appliance (the default when no command is given).
     Serve,
+    /// Run a throwaway demo: temp data dir, demo users, live synthetic traffic with fraud.
+    Demo(demo::DemoArgs),
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
+    /// Prepare the data dir and optionally create the first admin.
+    Init(identity::InitArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(identity::UserCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(identity::ApiKeyCommand),
+    /// Inspect the audit trail.
+    #[command(subcommand)]
+    Audit(identity::AuditCommand),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -53,9 +68,19 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // `serve` sets up its own logging; other commands log warnings to stderr and audit lines
+    // to the audit file.
+    let _guards = (!matches!(command, Command::Serve | Command::Demo(_)))
+        .then(|| crate::logging::init(&settings, crate::logging::LogMode::Cli));
+    let outcome = match command {
         Command::Serve => serve::run(settings),
+        Command::Demo(args) => demo::run(settings, args),
         Command::CheckConfig => check_config::run(&settings, &source),
+        Command::Init(args) => identity::init(&settings, args),
+        Command::User(cmd) => identity::user(&settings, cmd),
+        Command::Apikey(cmd) => identity::apikey(&settings, cmd),
+        Command::Audit(cmd) => identity::audit(&settings, cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

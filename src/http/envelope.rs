@@ -393,3 +393,44 @@ mod tests {
         assert!(!sane_request_id("<script>"));
     }
 }
+
+#[cfg(test)]
+mod envelope_tests {
+    use actix_web::{test, web, App, HttpResponse};
+
+    use super::*;
+
+    #[allow(clippy::panic)]
+    async fn boom() -> HttpResponse {
+        panic!("handler bug")
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_answers_500_in_the_spec_shape() {
+        let app = test::init_service(
+            App::new()
+                .route("/boom", web::get().to(boom))
+                .wrap(actix_web::middleware::from_fn(envelope)),
+        )
+        .await;
+        // With no request left to pair it with, the envelope hands back a finished response as
+        // the error; the server writes it as it is.
+        let resp =
+            match test::try_call_service(&app, test::TestRequest::get().uri("/boom").to_request())
+                .await
+            {
+                Ok(r) => r.into_parts().1,
+                Err(e) => e.error_response(),
+            };
+        assert_eq!(resp.status().as_u16(), 500);
+        assert_eq!(resp.headers().get("x-frame-options").unwrap(), "DENY");
+        let bytes = actix_web::body::to_bytes(resp.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["message"], "An internal error occurred.");
+        assert!(
+            !body.to_string().contains("handler bug"),
+            "no panic text leaks"
+        );
+    }
+}

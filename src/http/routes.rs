@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, FromRequest, Handler, HttpMessage, Responder, Route};
+use actix_web::{web, FromRequest, Handler, HttpMessage, Responder, ResponseError, Route};
 
 use crate::auth::{Access, Principal};
 use crate::http::ApiError;
@@ -34,14 +34,27 @@ pub struct ApiRoutes {
 
 impl ApiRoutes {
     /// Adds `method path` served by `handler`, requiring `access`.
-    pub fn add<F, Args>(&mut self, method: Method, path: &'static str, access: Access, handler: F) -> &mut Self
+    pub fn add<F, Args>(
+        &mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: F,
+    ) -> &mut Self
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let spec = RouteSpec { method, path, access };
-        self.by_path.entry(path).or_default().push((spec, web::route().to(handler)));
+        let spec = RouteSpec {
+            method,
+            path,
+            access,
+        };
+        self.by_path
+            .entry(path)
+            .or_default()
+            .push((spec, web::route().to(handler)));
         self
     }
 
@@ -115,28 +128,27 @@ async fn check_access(
     access: &[(Method, Access)],
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let required = access
         .iter()
         .find(|(m, _)| m == req.method())
         .map(|(_, a)| *a);
-    match required {
-        // Unknown method: let the resource answer 405.
-        None | Some(Access::Public) => {}
-        Some(Access::Authenticated) => {
-            if !req.extensions().contains::<Principal>() {
-                return Err(ApiError::unauthorized().into());
+    let refusal = {
+        let ext = req.extensions();
+        let principal = ext.get::<Principal>();
+        match (required, principal) {
+            // Unknown method: let the resource answer 405.
+            (None | Some(Access::Public), _) => None,
+            (Some(_), None) => Some(ApiError::unauthorized()),
+            (Some(Access::Authenticated), Some(_)) => None,
+            (Some(Access::Permission(p)), Some(principal)) => {
+                (!principal.allows(p)).then(ApiError::forbidden)
             }
         }
-        Some(Access::Permission(p)) => {
-            let allowed = match req.extensions().get::<Principal>() {
-                None => return Err(ApiError::unauthorized().into()),
-                Some(principal) => principal.allows(p),
-            };
-            if !allowed {
-                return Err(ApiError::forbidden().into());
-            }
-        }
+    };
+    match refusal {
+        // Answered with the request, so the route pattern still labels logs and metrics.
+        Some(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+        None => Ok(next.call(req).await?.map_into_left_body()),
     }
-    next.call(req).await
 }

@@ -198,3 +198,86 @@ fn commit_batch(conn: &mut Connection, jobs: Vec<WriteJob>) {
         completion(outcome.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &std::path::Path) -> Writer {
+        let conn = Connection::open(dir.join("w.db")).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)",
+        )
+        .unwrap();
+        Writer::start(conn, 512).unwrap()
+    }
+
+    #[test]
+    fn concurrent_writers_are_all_committed_in_shared_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        let before = metrics::global().db_write_batch_size.get_sample_count();
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        w.write_blocking(move |c| {
+                            Ok(c.execute("INSERT INTO t (v) VALUES (?1)", [format!("{t}-{i}")])?)
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let batches = metrics::global().db_write_batch_size.get_sample_count() - before;
+        w.shutdown();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3200);
+        assert!(
+            batches < 3200,
+            "writes were grouped ({batches} commits for 3200 writes)"
+        );
+    }
+
+    #[test]
+    fn a_failing_job_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        w.write_blocking(|c| Ok(c.execute("INSERT INTO t (v) VALUES ('a')", [])?))
+            .unwrap();
+        let dup = w.write_blocking(|c| {
+            c.execute("INSERT INTO t (v) VALUES ('b')", [])?;
+            Ok(c.execute("INSERT INTO t (v) VALUES ('a')", [])?)
+        });
+        assert!(dup.is_err());
+        let panicked = w.write_blocking(|_c| -> Result<(), StoreError> { panic!("boom") });
+        assert!(panicked.is_err());
+        w.write_blocking(|c| Ok(c.execute("INSERT INTO t (v) VALUES ('c')", [])?))
+            .unwrap();
+        w.shutdown();
+        assert!(matches!(
+            w.write_blocking(|_| Ok(())),
+            Err(StoreError::WriterGone)
+        ));
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        let vals: Vec<String> = conn
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            vals,
+            vec!["a", "c"],
+            "the failed job's first insert was rolled back too"
+        );
+    }
+}

@@ -3,5 +3,8 @@
 
 mod helpers;
 
+mod auth;
+mod authz;
+mod cli;
 mod core;
 mod ui;
