@@ -9,8 +9,11 @@ export function h(tag, attrs = {}, ...children) {
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'value') el.value = v;
-    else if (k === 'checked') el.checked = !!v;
+    else if (k === 'value') {
+      // The attribute is the default a form reset returns to; the property is the current value.
+      if (tag === 'input') el.setAttribute('value', String(v));
+      el.value = v;
+    } else if (k === 'checked') { el.defaultChecked = !!v; el.checked = !!v; }
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);
@@ -98,7 +101,7 @@ function hintFor(err) {
   switch (err.status) {
     case 0: return 'Check that the Ledgerguard server is running and reachable, then try again.';
     case 403: return 'Your role does not allow this. Ask an administrator for access.';
-    case 404: return 'It may have been deleted, or the link is wrong. Go back to the list and pick another.';
+    case 404: return 'It may have been deleted, the link may be wrong, or this server does not offer it yet. Go back and pick another, or check the server version.';
     case 429: return 'Too many requests. Wait a little and try again.';
     case 503: return 'The server is not ready. Check /health or try again in a moment.';
     default: return err.status >= 500 ? 'The server failed. Try again; if it persists, give the request id to your administrator.' : '';
