@@ -29,7 +29,11 @@ export async function render({ main, params }) {
       h('section', { class: 'card' }, h('h2', {}, 'Status'),
         facts([['Status', h('span', { id: 'account-status' }, badge(a.status))], ['Frozen reason', a.frozen_reason || a.reason], ['Frozen at', frozen ? when(a.frozen_at) : null],
           ['First seen', when(a.first_seen_at || a.created_at)],
-          ...Object.entries(stats).filter(([, v]) => typeof v !== 'object').map(([k, v]) => [k.replace(/_/g, ' '), typeof v === 'number' ? num(v) : String(v)])])),
+          ['Transactions', num(stats.txn_count ?? a.txn_count)],
+          stats.decisions ? ['Decisions', `${num(stats.decisions.allow)} allow · ${num(stats.decisions.review)} review · ${num(stats.decisions.block)} block`] : null,
+          Array.isArray(stats.totals) && stats.totals.length ? ['Total amount', stats.totals.map((x) => money(x.amount, x.currency)).join(' · ')] : null,
+          stats.open_alerts !== undefined ? ['Open alerts', num(stats.open_alerts)] : null,
+          ['Last seen', when(a.last_seen_at)]])),
       h('section', { class: 'card' }, h('h2', {}, 'Recent transactions'),
         txs.length ? table('Recent transactions', [
           { label: 'When', cell: (t) => h('a', { href: `/transactions/${encodeURIComponent(t.id)}` }, when(t.occurred_at)) },

@@ -83,7 +83,9 @@ export async function render({ main, params }) {
         h('section', { class: 'card', 'aria-label': 'History' }, h('h2', {}, 'History'),
           history.length ? h('ul', { class: 'timeline' }, history.map((e) => h('li', {},
             h('p', { class: 'muted small' }, when(e.created_at || e.at)),
-            h('p', {}, e.action || e.event || e.change || [e.from, e.to].filter(Boolean).join(' → ') || JSON.stringify(e))))) : h('p', { class: 'muted' }, 'No changes yet.'))));
+            h('p', {}, e.action || e.event || 'change',
+              e.detail && typeof e.detail === 'object' && Object.keys(e.detail).length
+                ? h('span', { class: 'muted small' }, ` ${Object.entries(e.detail).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}`) : null)))) : h('p', { class: 'muted' }, 'No changes yet.'))));
     main.querySelector('h1').id = 'page-title';
   }
 

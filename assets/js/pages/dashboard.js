@@ -28,7 +28,7 @@ export function seriesPoints(data) {
 
 function blockedAmount(v) {
   if (v === undefined || v === null) return '—';
-  if (Array.isArray(v)) return v.length ? v.map((x) => money(x.amount, x.currency)).join(' · ') : money(0, 'USD');
+  if (Array.isArray(v)) return v.length ? v.map((x) => money(x.amount, x.currency)).join(' · ') : 'none';
   if (typeof v === 'object') {
     if ('amount' in v) return money(v.amount, v.currency);
     const entries = Object.entries(v);

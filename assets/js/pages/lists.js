@@ -9,7 +9,7 @@ const KINDS = ['country', 'merchant', 'device', 'ip', 'account', 'email_domain']
 export async function render({ main }) {
   const body = h('div');
   const editable = can('analyst');
-  const name = h('input', { name: 'name', required: true, maxlength: '100', pattern: '[A-Za-z0-9_.-]+' });
+  const name = h('input', { name: 'name', required: true, maxlength: '64', pattern: '[A-Za-z0-9_.-]+' });
   const createBtn = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create list');
   const createForm = h('form', { class: 'row card' }, field('Name', name, 'Letters, digits, _ . -; rules refer to it by name.'),
     field('Kind', select('kind', KINDS, 'country')), field('Mode', select('mode', ['block', 'allow'], 'block')), createBtn);
@@ -27,6 +27,9 @@ export async function render({ main }) {
     let lists;
     try {
       lists = items(await get('/api/v1/lists?limit=500'));
+      // The index carries counts; each list's values come with its own record.
+      lists = await Promise.all(lists.map((l) => (l.items ? l
+        : get(`/api/v1/lists/${encodeURIComponent(l.id)}`).then((d) => ({ ...l, ...(d.list || d) }), () => l))));
     } catch (err) {
       mount(body, failure(err, load));
       return;
