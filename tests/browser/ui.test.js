@@ -88,6 +88,34 @@ describe('pages', () => {
     await page.context().close();
   });
 
+  test('the first admin is created through the one-time setup link', async (t) => {
+    const setupUrl = process.env.LG_SETUP_URL;
+    if (!setupUrl) { t.skip('LG_SETUP_URL not given (scripts/browser-tests.sh starts an empty server for it)'); return; }
+    const page = await newPage(browser);
+    await page.goto(setupUrl);
+    await page.getByRole('heading', { name: 'Create the first administrator' }).waitFor();
+    assert.equal(new URL(page.url()).search, '', 'the token is dropped from the address bar');
+    await checkA11y(page, 'setup form');
+    await screenshot(page, 'setup-form');
+    await page.getByLabel('Email').fill('first@example.com');
+    await page.getByLabel('Name').fill('First Admin');
+    await page.getByLabel('Password').fill('password123');
+    await page.getByRole('button', { name: 'Create administrator' }).click();
+    await page.locator('.error-box').filter({ hasText: 'password' }).waitFor();
+    await screenshot(page, 'setup-weak-password');
+    await page.getByLabel('Password').fill('violet tundra harbor quill 42');
+    await page.getByRole('button', { name: 'Create administrator' }).click();
+    await page.waitForURL((u) => u.pathname === '/');
+    await page.getByText('First Admin · admin').waitFor();
+    // The link is single use.
+    const again = await newPage(browser);
+    await again.goto(setupUrl);
+    await again.getByRole('heading', { name: 'Setup is complete' }).waitFor();
+    assertClean(page, 'setup');
+    await again.context().close();
+    await page.context().close();
+  });
+
   test('the setup page without a token says where the setup link comes from', async () => {
     const page = await newPage(browser);
     await page.goto('/setup');

@@ -15,6 +15,15 @@ export async function render({ main, query, navigate }) {
   }
   // The token came in the URL once; drop it from the address bar and history.
   history.replaceState({}, '', '/setup');
+  const status = await fetch('/api/v1/setup', { headers: { Accept: 'application/json' } })
+    .then((r) => (r.ok ? r.json() : null), () => null);
+  if (status && status.required === false) {
+    mount(main, h('div', { class: 'auth-wrap' }, h('div', { class: 'card auth-card' },
+      h('h1', { id: 'page-title' }, 'Setup is complete'),
+      h('p', {}, 'An administrator already exists, so this link no longer works. Sign in instead; an administrator can add your account under Users.'),
+      h('a', { href: '/login', class: 'btn btn-primary' }, 'Go to sign in'))));
+    return;
+  }
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const name = h('input', { type: 'text', name: 'name', autocomplete: 'name', required: true, maxlength: '200' });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', required: true, minlength: '12' });
@@ -43,7 +52,8 @@ export async function render({ main, query, navigate }) {
       await session.login(email.value.trim(), password.value).catch(() => null);
       navigate(session.isSignedIn() ? '/' : '/login', { replace: true });
     } catch (err) {
-      const e = err.status === 401 || err.status === 404 || err.status === 409
+      const tokenRefused = err.status === 422 && err.details.some((d) => d.field === 'token');
+      const e = tokenRefused || err.status === 401 || err.status === 404 || err.status === 409
         ? { message: 'This setup link is used up or expired.', details: [{ message: 'Restart ledgerguard serve on the empty database for a new link, or use ledgerguard init --admin-email from the shell.' }] }
         : err;
       mount(errorSlot, failure(e));
