@@ -161,6 +161,26 @@ describe('pages', () => {
   });
 });
 
+describe('roles', () => {
+  test('a viewer sees no administration menu and no action buttons', async () => {
+    const token = await adminAccessToken();
+    const viewer = { email: `viewer-${Date.now()}@example.com`, password: 'amber falcon river stone 77' };
+    const created = await api('POST', '/api/v1/users', { email: viewer.email, name: 'Vera Viewer', role: 'viewer', password: viewer.password }, { token });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const page = await newPage(browser);
+    await signIn(page, viewer);
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByText('Administration').count(), 0);
+    await page.goto('/admin/users');
+    await page.getByText('This page is for administrators.').waitFor();
+    await page.goto('/rules');
+    await page.getByRole('heading', { name: 'Rules' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'New rule' }).count(), 0, 'a viewer cannot create rules');
+    await screenshot(page, 'viewer-admin-refused');
+    assertClean(page, 'viewer');
+    await page.context().close();
+  });
+});
+
 describe('workflows', () => {
   test('an admin creates an API key, sees the secret once, and the key works', async () => {
     const page = await newPage(browser);
