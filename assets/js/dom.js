@@ -122,7 +122,8 @@ export function toast(message, kind = 'info') {
 
 /** A table from column specs {label, cell(row), class?} with a caption for screen readers. */
 export function table(caption, columns, rows) {
-  return h('div', { class: 'table-wrap' },
+  // Focusable so a keyboard user can scroll a wide table sideways.
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' },
     h('table', {},
       h('caption', { class: 'sr-only' }, caption),
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),

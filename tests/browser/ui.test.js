@@ -284,7 +284,7 @@ describe('workflows', () => {
     const page = await newPage(browser);
     await signIn(page);
     await page.goto('/rules/new');
-    await page.getByLabel('Name').fill('Large foreign online');
+    await page.getByLabel('Name').fill('large_foreign_online');
     await page.getByLabel('Expression (CEL)').fill('txn.amount > && txn.country ==');
     const status = page.locator('#expression-status');
     await status.locator('.invalid li').first().waitFor({ timeout: 5000 });

@@ -34,7 +34,7 @@ export async function render({ main, query, navigate }) {
       { label: 'Actor', cell: (e) => e.actor_label || e.actor_id || e.actor_type || '—' },
       { label: 'Target', cell: (e) => [e.target_type, e.target_id].filter(Boolean).join(' ') || '—' },
       { label: 'IP', cell: (e) => e.client_ip || e.ip || '—' },
-      { label: 'Details', cell: (e) => (e.details && Object.keys(e.details).length ? h('code', { class: 'small' }, JSON.stringify(e.details)) : '—') },
+      { label: 'Details', cell: (e) => (e.details && Object.keys(e.details).length ? h('code', { class: 'small wrap' }, JSON.stringify(e.details)) : '—') },
     ],
   });
 }

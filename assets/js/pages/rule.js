@@ -20,7 +20,7 @@ export async function render({ main, params, navigate }) {
     }
   }
   const editable = can('analyst');
-  const name = h('input', { name: 'name', value: rule.name, required: true, maxlength: '200', disabled: !editable });
+  const name = h('input', { name: 'name', value: rule.name, required: true, maxlength: '64', pattern: '[A-Za-z0-9_.-]+', disabled: !editable });
   const description = h('textarea', { name: 'description', rows: '2', maxlength: '2000', disabled: !editable });
   description.value = rule.description || '';
   const expression = h('textarea', { name: 'expression', id: 'rule-expression', rows: '5', class: 'code', spellcheck: 'false', required: true, disabled: !editable, 'aria-describedby': 'expression-status' });
@@ -34,8 +34,8 @@ export async function render({ main, params, navigate }) {
   const save = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-rule' }, isNew ? 'Create rule' : 'Save new version');
   const form = h('form', { class: 'card stack', novalidate: true },
     formError,
-    field('Name', name), field('Description', description),
-    field('Expression (CEL)', expression, 'Example: txn.amount > 5000.0 && account.first_seen_country'), exprStatus,
+    field('Name', name, 'Letters, digits, _ . - (it names the reason in scoring results), e.g. large_foreign_online.'), field('Description', description),
+    field('Expression (CEL)', expression, 'Example: txn.amount > 5000.0 && features.new_country > 0.0 — checked as you type.'), exprStatus,
     h('div', { class: 'row' }, field('Score (0–100)', score), field('Action', action),
       h('div', { class: 'field checkbox' }, h('label', {}, enabled, ' Enabled'))),
     editable ? h('div', { class: 'actions' }, save,
