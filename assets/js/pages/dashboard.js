@@ -4,7 +4,10 @@
 import uPlot from '../../vendor/uplot/uPlot.esm.js';
 import { get, query } from '../api.js';
 import { h, mount, num, percent, money, time, failure, pageHeader, empty } from '../dom.js';
-import { onLiveEvent } from '../live.js';
+import { onLiveEvent, liveState } from '../live.js';
+
+/** Without a live connection the dashboard still refreshes this often. */
+const POLL_MS = 30000;
 
 const RANGES = {
   hour: { label: 'Last hour', interval: 'minute', ms: 3600e3 },
@@ -157,6 +160,7 @@ export async function render({ main }) {
     clearTimeout(pending);
     pending = setTimeout(load, 400);
   });
+  const poll = setInterval(() => { if (liveState() !== 'live') load(); }, POLL_MS);
   await load();
-  return () => { off(); clearTimeout(pending); charts.forEach((c) => c && c.destroy()); };
+  return () => { off(); clearTimeout(pending); clearInterval(poll); charts.forEach((c) => c && c.destroy()); };
 }
