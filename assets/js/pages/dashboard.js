@@ -108,8 +108,18 @@ export async function render({ main }) {
         h('h2', {}, 'Activity'), txChart, alChart)));
   main.querySelector('h1').id = 'page-title';
 
+  let lastTotal = null;
+  function stamp() {
+    lastUpdate.textContent = time();
+    lastUpdate.dataset.at = String(Date.now());
+  }
+
   async function loadOverview() {
-    const o = await get('/api/v1/stats/overview');
+    drawOverview(await get('/api/v1/stats/overview'));
+  }
+
+  function drawOverview(o) {
+    lastTotal = o.transactions?.total ?? null;
     const d = o.decisions_24h || {};
     mount(kpis,
       kpi('Transactions (24 h)', num(o.transactions?.last_24h), `${num(o.transactions?.total)} in total`, 'kpi-transactions'),
@@ -141,8 +151,7 @@ export async function render({ main }) {
       try {
         await Promise.all([loadOverview(), loadSeries()]);
         mount(status);
-        lastUpdate.textContent = time();
-        lastUpdate.dataset.at = String(Date.now());
+        stamp();
       } catch (err) {
         mount(status, failure(err, load));
       } finally {
@@ -155,8 +164,18 @@ export async function render({ main }) {
   refreshBtn.addEventListener('click', load);
   rangeSel.addEventListener('change', () => { range = rangeSel.value; load(); });
   let pending = null;
-  const off = onLiveEvent(() => {
-    // Bursts of events collapse into one reload.
+  const off = onLiveEvent((ev) => {
+    // The periodic tick carries the overview itself: draw it, and fetch the series only
+    // when the transaction count moved.
+    const tick = ev.type === 'stats.tick' && ev.data && ev.data.data && ev.data.data.transactions;
+    if (tick) {
+      const before = lastTotal;
+      drawOverview(ev.data.data);
+      stamp();
+      if (before !== null && before !== lastTotal) loadSeries().catch(() => {});
+      return;
+    }
+    // Bursts of other events collapse into one reload.
     clearTimeout(pending);
     pending = setTimeout(load, 400);
   });
