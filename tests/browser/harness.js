@@ -122,3 +122,21 @@ export async function postTransaction(fields = {}) {
   assert.ok(r.status === 201 || r.status === 200, `POST /transactions: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 }
+
+let alertRule = null;
+/**
+ * A rule that sends transactions at the merchant "Browser Alert Shop" to review, so a test
+ * can raise an alert on purpose whatever the default rule pack scores.
+ */
+export async function alertMerchant() {
+  if (!alertRule) {
+    const token = await adminAccessToken();
+    const r = await api('POST', '/api/v1/rules', {
+      name: 'browser_tests_review', description: 'Raised on purpose by the browser tests',
+      expression: 'txn.merchant == "Browser Alert Shop"', score: 70, action: 'review', enabled: true,
+    }, { token });
+    assert.equal(r.status, 201, `creating the review rule: ${JSON.stringify(r.body)}`);
+    alertRule = r.body;
+  }
+  return 'Browser Alert Shop';
+}

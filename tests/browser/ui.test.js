@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   ADMIN, BASE, INGEST_KEY, adminAccessToken, api, assertClean, checkA11y, endpointExists,
-  launch, newPage, postTransaction, screenshot, signIn,
+  alertMerchant, launch, newPage, postTransaction, screenshot, signIn,
 } from './harness.js';
 
 let browser;
@@ -218,8 +218,10 @@ describe('workflows', () => {
     await page.locator('#kpi-transactions .kpi-value').waitFor();
     const before = await page.locator('#kpi-transactions .kpi-value').textContent();
     const stamp = await page.locator('#last-update').getAttribute('data-at');
-    // A large, odd, foreign transaction: it raises an alert, which is pushed over SSE.
-    await postTransaction({ amount: '9400.00', country: 'KP', channel: 'online', merchant: 'Unknown Wire Shop', account_id: 'acct-live-1' });
+    // The transaction moves the counts (pushed by stats.tick) and raises an alert (pushed as
+    // alert.created); either refreshes the dashboard without a reload.
+    const merchant = (await endpointExists('POST', '/api/v1/rules')) ? await alertMerchant() : 'Corner Shop';
+    await postTransaction({ amount: '9400.00', merchant, account_id: 'acct-live-1' });
     await page.waitForFunction((s) => document.querySelector('#last-update')?.dataset.at !== s, stamp, { timeout: 15000 });
     await page.waitForFunction((b) => document.querySelector('#kpi-transactions .kpi-value')?.textContent !== b, before, { timeout: 15000 });
     await screenshot(page, 'dashboard-live');
@@ -228,10 +230,10 @@ describe('workflows', () => {
   });
 
   test('an analyst resolves an alert from the queue', async (t) => {
-    for (const [m, p] of [['POST', '/api/v1/transactions'], ['GET', '/api/v1/alerts']]) {
+    for (const [m, p] of [['POST', '/api/v1/transactions'], ['GET', '/api/v1/alerts'], ['POST', '/api/v1/rules']]) {
       if (!(await endpointExists(m, p))) { t.skip(`${m} ${p} is not built yet`); return; }
     }
-    const scored = await postTransaction({ amount: '9900.00', country: 'KP', channel: 'online', merchant: 'Gift Card Hub', account_id: 'acct-resolve-1' });
+    const scored = await postTransaction({ amount: '9900.00', merchant: await alertMerchant(), account_id: 'acct-resolve-1' });
     assert.ok(scored.alert_id, `the transaction raised an alert: ${JSON.stringify(scored)}`);
     const page = await newPage(browser);
     await signIn(page);
