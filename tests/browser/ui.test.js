@@ -307,6 +307,26 @@ describe('workflows', () => {
   });
 });
 
+describe('analysis', () => {
+  test('a pasted scam message is labelled with the indicators behind it', async (t) => {
+    if (!(await endpointExists('POST', '/api/v1/analyze'))) { t.skip('POST /api/v1/analyze is not built yet'); return; }
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto('/analyze');
+    await page.getByLabel('Message').fill('URGENT: your bank account is suspended. Reply with the OTP code now or verify at http://192.168.4.20/login to avoid closure.');
+    await page.getByLabel('Channel').selectOption('sms');
+    await page.getByRole('button', { name: 'Analyze' }).click();
+    const result = page.locator('#analysis-result');
+    await result.getByRole('heading', { name: /Verdict/ }).waitFor();
+    assert.match(await result.locator('h2 .badge').textContent(), /scam|suspicious/);
+    assert.ok(await result.locator('.reasons li').count() >= 1, 'indicators are listed');
+    await checkA11y(page, 'analysis result');
+    await screenshot(page, 'analyze-result');
+    assertClean(page, 'analyze');
+    await page.context().close();
+  });
+});
+
 test('the ingest key from the harness is usable', async () => {
   assert.ok(INGEST_KEY && INGEST_KEY.startsWith('lg_'));
   const me = await api('GET', '/api/v1/auth/me', undefined, { key: INGEST_KEY });
