@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![deny(unsafe_code)]
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -21,10 +22,14 @@ pub mod config;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod lists;
 pub mod logging;
 pub mod metrics;
+pub mod money;
+pub mod rules;
 pub mod schedule;
 pub mod scoring;
 pub mod store;
 pub mod tls;
 pub mod ui;
+pub mod transactions;

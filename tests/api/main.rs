@@ -3,8 +3,12 @@
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod authz;
 mod cli;
 mod core;
 mod ui;
+mod lists;
+mod rules;
+mod transactions;
