@@ -31,5 +31,5 @@ pub mod schedule;
 pub mod scoring;
 pub mod store;
 pub mod tls;
-pub mod ui;
 pub mod transactions;
+pub mod ui;

@@ -8,7 +8,7 @@ mod auth;
 mod authz;
 mod cli;
 mod core;
-mod ui;
 mod lists;
 mod rules;
 mod transactions;
+mod ui;
