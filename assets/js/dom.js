@@ -45,7 +45,9 @@ export function money(amount, currency) {
     catch { fmt = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2 }); }
     moneyFormats.set(cur, fmt);
   }
-  // Display only: the server keeps money as integer minor units.
+  // The API sends decimal strings; Intl formats those exactly (no float rounding of large
+  // amounts). Numbers are accepted for display-only totals.
+  if (typeof amount === 'string' && /^-?\d+(\.\d+)?$/.test(amount)) return fmt.format(amount);
   const n = Number(amount);
   return Number.isFinite(n) ? fmt.format(n) : `${amount} ${cur}`;
 }
