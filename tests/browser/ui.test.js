@@ -161,6 +161,27 @@ describe('pages', () => {
   });
 });
 
+describe('hostile input', () => {
+  test('markup and SQL in search fields are shown as text and never run', async () => {
+    const page = await newPage(browser);
+    const dialogs = [];
+    page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+    await signIn(page);
+    const nasty = `<img src=x onerror=alert(1)>' OR 1=1 --`;
+    await page.goto(`/transactions?q=${encodeURIComponent(nasty)}&account_id=${encodeURIComponent('<script>alert(2)</script>')}`);
+    await page.getByRole('heading', { name: 'Transactions' }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('main p.muted')?.textContent?.startsWith('Loading'));
+    assert.equal(await page.getByRole('searchbox', { name: 'Search' }).inputValue(), nasty);
+    assert.equal(await page.locator('main img').count(), 0, 'no markup was injected');
+    await page.goto(`/accounts/${encodeURIComponent('<b>x</b>')}`);
+    await page.getByRole('heading', { name: 'Account <b>x</b>' }).waitFor();
+    assert.equal(await page.locator('main b').count(), 0);
+    assert.deepEqual(dialogs, []);
+    assertClean(page, 'hostile input');
+    await page.context().close();
+  });
+});
+
 describe('roles', () => {
   test('a viewer sees no administration menu and no action buttons', async () => {
     const token = await adminAccessToken();
