@@ -268,6 +268,8 @@ CREATE TABLE webhook_deliveries (
     status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_ms  INTEGER NOT NULL,
+    -- Retries stop here (NULL: 24 h after created_at); a redelivery opens a new window.
+    retry_until_ms   INTEGER,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 );

@@ -30,6 +30,8 @@ pub struct AppState {
     pub started: Instant,
     pub events: EventBus,
     pub engine: Arc<crate::scoring::Engine>,
+    pub live: crate::sse::LiveStreams,
+    pub webhooks: crate::notify::Wake,
     pub auth: Arc<AuthService>,
     pub rate_limits: Arc<RateLimits>,
 }
@@ -112,6 +114,8 @@ impl Application {
             started: Instant::now(),
             events: EventBus::default(),
             engine,
+            live: crate::sse::LiveStreams::new(settings.server.max_event_streams),
+            webhooks: crate::notify::Wake::default(),
             auth,
             rate_limits: Arc::new(RateLimits::new(&settings.rate_limit)),
         };
@@ -154,6 +158,8 @@ impl Application {
         state.lifecycle.set_ready();
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
         spawn_watchdog(state.clone());
+        crate::sse::spawn_stats_ticker(state.clone());
+        crate::notify::start(state.clone());
         spawn_background(state.clone());
         announce_setup(&state).await;
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
@@ -197,6 +203,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 web::scope("/api/v1")
                     .configure(api_routes)
                     .wrap(from_fn(rate_limit))
+                    .wrap(from_fn(crate::sse::ticket_auth))
                     .wrap(from_fn(authenticate)),
             )
             .configure(crate::ui::routes)
@@ -236,6 +243,10 @@ pub fn api_table() -> ApiRoutes {
     crate::rules::routes::routes(&mut api);
     crate::lists::routes::routes(&mut api);
     crate::accounts::routes::routes(&mut api);
+    crate::alerts::routes::routes(&mut api);
+    crate::stats::routes::routes(&mut api);
+    crate::sse::routes(&mut api);
+    crate::notify::routes::routes(&mut api);
     api
 }
 

@@ -14,6 +14,7 @@
 #![deny(unsafe_code)]
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -26,9 +27,12 @@ pub mod lists;
 pub mod logging;
 pub mod metrics;
 pub mod money;
+pub mod notify;
 pub mod rules;
 pub mod schedule;
 pub mod scoring;
+pub mod sse;
+pub mod stats;
 pub mod store;
 pub mod tls;
 pub mod transactions;

@@ -53,6 +53,21 @@ const EXPECTED: &[&str] = &[
     "GET /accounts/{account_id} read",
     "POST /accounts/{account_id}/freeze work",
     "POST /accounts/{account_id}/unfreeze work",
+    "GET /alerts read",
+    "GET /alerts/{id} read",
+    "PATCH /alerts/{id} work",
+    "POST /alerts/{id}/comments work",
+    "POST /alerts/{id}/resolve work",
+    "GET /stats/overview read",
+    "GET /stats/timeseries read",
+    "GET /events read",
+    "POST /events/ticket read",
+    "GET /webhooks admin",
+    "POST /webhooks admin",
+    "DELETE /webhooks/{id} admin",
+    "POST /webhooks/{id}/test admin",
+    "GET /webhooks/{id}/deliveries admin",
+    "POST /webhooks/{id}/deliveries/{delivery_id}/redeliver admin",
 ];
 
 /// Who may do what, from the spec's table.

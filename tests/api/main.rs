@@ -4,11 +4,15 @@
 mod helpers;
 
 mod accounts;
+mod alerts;
 mod auth;
 mod authz;
 mod cli;
 mod core;
+mod events;
 mod lists;
 mod rules;
+mod stats;
 mod transactions;
 mod ui;
+mod webhooks;
