@@ -71,6 +71,16 @@ describe('pages', () => {
   ];
 
   test('every page renders under the CSP, passes axe and fits a 1366x768 screen', async () => {
+    // Some data first, so the screenshots show filled pages rather than empty states.
+    if (await endpointExists('POST', '/api/v1/transactions')) {
+      const merchants = ['Corner Shop', 'City Fuel', 'Book Nook'];
+      for (const [i, merchant] of merchants.entries()) {
+        await postTransaction({ merchant, amount: `${12 + i * 7}.50`, account_id: `acct-tour-${i}` });
+      }
+      if (await endpointExists('POST', '/api/v1/rules')) {
+        await postTransaction({ merchant: await alertMerchant(), amount: '4990.00', account_id: 'acct-tour-0', country: 'RO', channel: 'online' });
+      }
+    }
     const page = await newPage(browser);
     await signIn(page);
     for (const [name, url] of PAGES) {

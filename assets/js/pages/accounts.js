@@ -18,11 +18,11 @@ export async function render({ main, query, navigate }) {
     caption: 'Accounts',
     emptyState: empty('No accounts found.', 'Accounts are created when their first transaction arrives.'),
     columns: [
-      { label: 'Account', cell: (a) => h('a', { href: `/accounts/${encodeURIComponent(a.account_id || a.account_ref || a.id)}` }, a.account_id || a.account_ref || a.id) },
+      { label: 'Account', class: 'nowrap', cell: (a) => h('a', { href: `/accounts/${encodeURIComponent(a.account_id || a.account_ref || a.id)}` }, a.account_id || a.account_ref || a.id) },
       { label: 'Status', cell: (a) => badge(a.status) },
       { label: 'Transactions', class: 'num', cell: (a) => a.txn_count ?? a.transaction_count ?? a.stats?.count ?? '—' },
-      { label: 'First seen', cell: (a) => when(a.first_seen_at || a.created_at) },
-      { label: 'Last seen', cell: (a) => when(a.last_seen_at || a.updated_at) },
+      { label: 'First seen', class: 'nowrap', cell: (a) => when(a.first_seen_at || a.created_at) },
+      { label: 'Last seen', class: 'nowrap', cell: (a) => when(a.last_seen_at || a.updated_at) },
     ],
   });
 }

@@ -33,12 +33,12 @@ export async function render({ main, query, navigate }) {
       : 'Change or clear the filters above.'),
     columns: [
       { label: 'Severity', cell: (a) => badge(a.severity) },
-      { label: 'Alert', cell: (a) => h('a', { href: `/alerts/${encodeURIComponent(a.id)}` }, a.type === 'budget' ? 'Budget alert' : `Score ${a.score ?? '—'}`) },
-      { label: 'Account', cell: (a) => a.account_id ? h('a', { href: `/accounts/${encodeURIComponent(a.account_id)}` }, a.account_id) : '—' },
+      { label: 'Alert', class: 'nowrap', cell: (a) => h('a', { href: `/alerts/${encodeURIComponent(a.id)}` }, a.type === 'budget' ? 'Budget alert' : `Score ${a.score ?? '—'}`) },
+      { label: 'Account', class: 'nowrap', cell: (a) => a.account_id ? h('a', { href: `/accounts/${encodeURIComponent(a.account_id)}` }, a.account_id) : '—' },
       { label: 'Reasons', cell: (a) => (a.reasons || []).slice(0, 2).map((r) => r.message || r.code).join('; ') || '—' },
       { label: 'Status', cell: (a) => badge(a.status) },
-      { label: 'Assignee', cell: (a) => (a.assignee_id ? (me && a.assignee_id === me.id ? 'me' : a.assignee_name || 'assigned') : '—') },
-      { label: 'Created', cell: (a) => when(a.created_at) },
+      { label: 'Assignee', class: 'nowrap', cell: (a) => (a.assignee_id ? (me && a.assignee_id === me.id ? 'me' : a.assignee_name || 'assigned') : '—') },
+      { label: 'Created', class: 'nowrap', cell: (a) => when(a.created_at) },
     ],
   });
   await load();

@@ -29,8 +29,8 @@ export async function render({ main, query, navigate }) {
     caption: 'Audit entries, newest first',
     emptyState: empty('No audit entries match.', 'Clear the filters to see everything.'),
     columns: [
-      { label: 'When', cell: (e) => when(e.created_at || e.at || e.timestamp) },
-      { label: 'Action', cell: (e) => h('code', {}, e.action) },
+      { label: 'When', class: 'nowrap', cell: (e) => when(e.created_at || e.at || e.timestamp) },
+      { label: 'Action', class: 'nowrap', cell: (e) => h('code', {}, e.action) },
       { label: 'Actor', cell: (e) => e.actor_label || e.actor_id || e.actor_type || '—' },
       { label: 'Target', cell: (e) => [e.target_type, e.target_id].filter(Boolean).join(' ') || '—' },
       { label: 'IP', cell: (e) => e.client_ip || e.ip || '—' },

@@ -31,7 +31,7 @@ export async function render({ main, query: q, navigate }) {
       rows.length ? table('Expense summary', [
         { label: groupBy === 'department' ? 'Department' : 'Category', cell: (r) => r.key || '(none)' },
         { label: 'Claims', class: 'num', cell: (r) => num(r.count) },
-        { label: 'Amount', class: 'num', cell: (r) => money(r.amount, r.currency) },
+        { label: 'Amount', class: 'num nowrap', cell: (r) => money(r.amount, r.currency) },
       ], rows) : empty('No expenses in this period.', 'Submit claims with POST /api/v1/expenses or pick another period.'));
   } catch (err) {
     mount(summary, failure(err));
@@ -42,12 +42,12 @@ export async function render({ main, query: q, navigate }) {
     caption: 'Expense claims',
     emptyState: empty('No expense claims match.', 'Expenses are transactions with kind "expense"; send them with POST /api/v1/expenses.'),
     columns: [
-      { label: 'When', cell: (t) => h('a', { href: `/transactions/${encodeURIComponent(t.id)}` }, when(t.occurred_at)) },
+      { label: 'When', class: 'nowrap', cell: (t) => h('a', { href: `/transactions/${encodeURIComponent(t.id)}` }, when(t.occurred_at)) },
       { label: 'Submitted by', cell: (t) => t.submitted_by || '—' },
       { label: 'Department', cell: (t) => t.department || '—' },
       { label: 'Category', cell: (t) => [t.category || '—', t.category_source === 'model' ? h('span', { class: 'muted small' }, ` (auto ${Math.round((t.category_confidence || 0) * 100)}%)`) : null] },
       { label: 'Merchant', cell: (t) => t.merchant || t.description || '—' },
-      { label: 'Amount', class: 'num', cell: (t) => money(t.amount, t.currency) },
+      { label: 'Amount', class: 'num nowrap', cell: (t) => money(t.amount, t.currency) },
       { label: 'Decision', cell: (t) => badge(t.decision) },
     ],
   });

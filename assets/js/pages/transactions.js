@@ -32,9 +32,9 @@ export async function render({ main, query, navigate }) {
       ? empty('No transaction matches.', 'Loosen the filters above, or clear them to see everything.')
       : empty('No transactions yet.', 'Send them with POST /api/v1/transactions using an API key with the ingest scope, or import a CSV with ledgerguard import.'),
     columns: [
-      { label: 'When', cell: (t) => h('a', { href: `/transactions/${encodeURIComponent(t.id)}` }, when(t.occurred_at)) },
-      { label: 'Account', cell: (t) => h('a', { href: `/accounts/${encodeURIComponent(t.account_id)}` }, t.account_id) },
-      { label: 'Amount', class: 'num', cell: (t) => money(t.amount, t.currency) },
+      { label: 'When', class: 'nowrap', cell: (t) => h('a', { href: `/transactions/${encodeURIComponent(t.id)}` }, when(t.occurred_at)) },
+      { label: 'Account', class: 'nowrap', cell: (t) => h('a', { href: `/accounts/${encodeURIComponent(t.account_id)}` }, t.account_id) },
+      { label: 'Amount', class: 'num nowrap', cell: (t) => money(t.amount, t.currency) },
       { label: 'Merchant', cell: (t) => t.merchant || t.description || '—' },
       { label: 'Kind', cell: (t) => t.kind },
       { label: 'Score', class: 'num', cell: (t) => t.score ?? '—' },
