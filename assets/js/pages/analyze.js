@@ -2,7 +2,7 @@
 // with the indicators that say why.
 
 import { post } from '../api.js';
-import { h, mount, failure, busy, field, select, pageHeader, badge, percent } from '../dom.js';
+import { h, mount, failure, busy, field, select, pageHeader, badge } from '../dom.js';
 
 export async function render({ main }) {
   const message = h('textarea', { name: 'message_content', id: 'message', rows: '6', required: true, maxlength: '10000' });
@@ -25,7 +25,7 @@ export async function render({ main }) {
         const score = Number(r.score);
         mount(result, h('section', { class: 'card' },
           h('h2', {}, 'Verdict: ', badge(r.label)),
-          h('p', {}, `Score ${Number.isFinite(score) ? (score <= 1 ? percent(score, 0) : score) : '—'} · model ${r.model_version || '—'}`),
+          h('p', {}, `Score ${Number.isFinite(score) ? `${score} / 100` : '—'} · model ${r.model_version || '—'}`),
           (r.indicators || []).length
             ? h('ul', { class: 'reasons' }, r.indicators.map((i) => h('li', {}, h('span', {}, i.message || i.code), h('code', { class: 'muted small' }, i.code))))
             : h('p', { class: 'muted' }, 'No scam indicators found.')));
