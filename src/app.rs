@@ -220,6 +220,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .wrap(from_fn(crate::sse::ticket_auth))
                     .wrap(from_fn(authenticate)),
             )
+            .configure(crate::ui::routes)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found())
             }))

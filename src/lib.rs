@@ -43,3 +43,4 @@ pub mod stats;
 pub mod store;
 pub mod tls;
 pub mod transactions;
+pub mod ui;

@@ -23,4 +23,5 @@ mod paysim_e2e;
 mod rules;
 mod stats;
 mod transactions;
+mod ui;
 mod webhooks;
