@@ -322,3 +322,27 @@ fn trained_on_earlier_hours_the_model_ranks_later_fraud_well() {
     assert!(m.average_precision >= 0.8, "{m:?}");
     assert!(m.precision_at_100 >= 0.9, "{m:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_training_schedule_trains_without_anyone_asking() {
+    // Every second, so the test need not wait for Sunday night.
+    let app = spawn_app_with(|s| {
+        s.model.min_labels = 20;
+        s.model.train_schedule = "* * * * * *".into();
+    })
+    .await;
+    seed_labelled(&app, 200, 0).await;
+    let mut version = None;
+    for _ in 0..100 {
+        if let Some(m) = app.state.model.current() {
+            version = Some(m.version().to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        version.as_deref(),
+        Some("lr-1"),
+        "the scheduled run trained and installed a model"
+    );
+}
