@@ -136,6 +136,7 @@ CREATE INDEX transactions_occurred ON transactions(occurred_ms, id);
 CREATE INDEX transactions_external ON transactions(external_id);
 CREATE INDEX transactions_kind ON transactions(kind, occurred_ms);
 CREATE INDEX transactions_merchant ON transactions(merchant, occurred_ms) WHERE merchant IS NOT NULL;
+CREATE INDEX transactions_labelled ON transactions(labelled_at) WHERE label IS NOT NULL;
 
 CREATE TABLE alerts (
     id              TEXT PRIMARY KEY,
@@ -267,6 +268,8 @@ CREATE TABLE webhook_deliveries (
     status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_ms  INTEGER NOT NULL,
+    -- Retries stop here (NULL: 24 h after created_at); a redelivery opens a new window.
+    retry_until_ms   INTEGER,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 );

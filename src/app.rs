@@ -29,6 +29,9 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     pub started: Instant,
     pub events: EventBus,
+    pub engine: Arc<crate::scoring::Engine>,
+    pub live: crate::sse::LiveStreams,
+    pub webhooks: crate::notify::Wake,
     /// The active fraud model, swapped after training.
     pub model: crate::scoring::model::ModelSlot,
     /// The expense categoriser, retrained as corrections arrive.
@@ -38,6 +41,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The ingestion pipeline (validation, scoring, storage).
+    pub fn pipeline(&self) -> crate::transactions::ingest::Pipeline {
+        crate::transactions::ingest::Pipeline {
+            store: self.store.clone(),
+            engine: self.engine.clone(),
+            events: self.events.clone(),
+        }
+    }
+
     /// The backup schedule's interval (a day when it cannot be computed).
     pub fn backup_interval(&self) -> Duration {
         crate::schedule::interval(&self.settings.backup.schedule)
@@ -83,6 +95,14 @@ impl Application {
             let s = settings.clone();
             tokio::task::spawn_blocking(move || Store::open(&s)).await??
         };
+        let engine = {
+            let (s, st) = (settings.clone(), store.clone());
+            tokio::task::spawn_blocking(move || {
+                crate::scoring::start(&s, &st, crate::scoring::model::ModelSlot::default())
+            })
+            .await??
+        };
+        crate::scoring::spawn_refresh(engine.clone(), store.clone());
         let (model, categorizer) = {
             let st = store.clone();
             tokio::task::spawn_blocking(move || crate::model::train::load_models(&st)).await?
@@ -101,6 +121,9 @@ impl Application {
             lifecycle: Arc::new(Lifecycle::default()),
             started: Instant::now(),
             events: EventBus::default(),
+            engine,
+            live: crate::sse::LiveStreams::new(settings.server.max_event_streams),
+            webhooks: crate::notify::Wake::default(),
             model,
             categorizer,
             auth,
@@ -145,9 +168,12 @@ impl Application {
         state.lifecycle.set_ready();
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
         spawn_watchdog(state.clone());
+        crate::sse::spawn_stats_ticker(state.clone());
+        crate::notify::start(state.clone());
         crate::budgets::spawn_evaluator(state.clone());
         crate::model::spawn_background(state.clone());
         spawn_background(state.clone());
+        crate::backup::schedule::start(state.clone());
         announce_setup(&state).await;
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
         let result = server.await;
@@ -186,12 +212,15 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     }),
             )
             .configure(health::routes)
+            .configure(crate::openapi::routes)
             .service(
                 web::scope("/api/v1")
                     .configure(api_routes)
                     .wrap(from_fn(rate_limit))
+                    .wrap(from_fn(crate::sse::ticket_auth))
                     .wrap(from_fn(authenticate)),
             )
+            .configure(crate::ui::routes)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found())
             }))
@@ -224,6 +253,15 @@ pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::auth::api_routes(&mut api);
     crate::audit::routes::routes(&mut api);
+    crate::backup::routes::routes(&mut api);
+    crate::transactions::routes::routes(&mut api);
+    crate::rules::routes::routes(&mut api);
+    crate::lists::routes::routes(&mut api);
+    crate::accounts::routes::routes(&mut api);
+    crate::alerts::routes::routes(&mut api);
+    crate::stats::routes::routes(&mut api);
+    crate::sse::routes(&mut api);
+    crate::notify::routes::routes(&mut api);
     crate::analyze::routes::routes(&mut api);
     crate::budgets::routes::routes(&mut api);
     crate::expenses::routes::routes(&mut api);

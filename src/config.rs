@@ -89,6 +89,8 @@ pub struct ServerSettings {
     pub request_head_timeout_s: u64,
     pub keep_alive_s: u64,
     pub shutdown_timeout_s: u64,
+    /// Concurrent `GET /api/v1/events` streams; more are answered 503.
+    pub max_event_streams: usize,
     pub tls: TlsSettings,
 }
 
@@ -284,6 +286,7 @@ impl Default for ServerSettings {
             request_head_timeout_s: 10,
             keep_alive_s: 75,
             shutdown_timeout_s: 30,
+            max_event_streams: 64,
             tls: TlsSettings::default(),
         }
     }
@@ -579,6 +582,10 @@ impl Settings {
             ),
             ("backup.keep", u64::from(self.backup.keep)),
             ("notify.webhooks.timeout_s", self.notify.webhooks.timeout_s),
+            (
+                "server.max_event_streams",
+                self.server.max_event_streams as u64,
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {

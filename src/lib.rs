@@ -13,10 +13,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![deny(unsafe_code)]
 
+pub mod accounts;
+pub mod alerts;
 pub mod analyze;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod budgets;
 pub mod cli;
 pub mod config;
@@ -25,11 +28,19 @@ pub mod expenses;
 pub mod health;
 pub mod http;
 pub mod labels;
+pub mod lists;
 pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod money;
+pub mod notify;
+pub mod openapi;
+pub mod rules;
 pub mod schedule;
 pub mod scoring;
+pub mod sse;
+pub mod stats;
 pub mod store;
 pub mod tls;
+pub mod transactions;
+pub mod ui;

@@ -3,13 +3,25 @@
 
 mod helpers;
 
+mod accounts;
+mod alerts;
 mod analyze;
 mod auth;
 mod authz;
+mod backup;
 mod budgets;
 mod categorize;
 mod cli;
+mod config_file;
 mod core;
+mod events;
 mod labels;
+mod lists;
 mod models;
+mod openapi;
 mod paysim_e2e;
+mod rules;
+mod stats;
+mod transactions;
+mod ui;
+mod webhooks;
