@@ -95,18 +95,16 @@ impl Application {
             let s = settings.clone();
             tokio::task::spawn_blocking(move || Store::open(&s)).await??
         };
-        let engine = {
-            let (s, st) = (settings.clone(), store.clone());
-            tokio::task::spawn_blocking(move || {
-                crate::scoring::start(&s, &st, crate::scoring::model::ModelSlot::default())
-            })
-            .await??
-        };
-        crate::scoring::spawn_refresh(engine.clone(), store.clone());
+        // The engine scores with the same slot training installs models into.
         let (model, categorizer) = {
             let st = store.clone();
             tokio::task::spawn_blocking(move || crate::model::train::load_models(&st)).await?
         };
+        let engine = {
+            let (s, st, slot) = (settings.clone(), store.clone(), model.clone());
+            tokio::task::spawn_blocking(move || crate::scoring::start(&s, &st, slot)).await??
+        };
+        crate::scoring::spawn_refresh(engine.clone(), store.clone());
         let auth = {
             let (s, st) = (settings.clone(), store.clone());
             Arc::new(
