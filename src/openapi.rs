@@ -93,425 +93,92 @@ impl RouteDoc {
 }
 
 /// The description of every `/api/v1` route of the spec.
+#[rustfmt::skip]
 pub const ROUTES: &[RouteDoc] = &[
     // Authentication and first run.
-    d(
-        "POST",
-        "/auth/login",
-        "auth",
-        "Sign in with email and password",
-    )
-    .req("LoginRequest")
-    .resp("TokenResponse"),
-    d(
-        "POST",
-        "/auth/refresh",
-        "auth",
-        "Rotate a refresh token (body or lg_refresh cookie)",
-    )
-    .req("RefreshRequest")
-    .resp("TokenResponse"),
-    d(
-        "POST",
-        "/auth/logout",
-        "auth",
-        "Revoke the refresh token and the access token",
-    )
-    .req("RefreshRequest")
-    .no_content(),
+    d("POST", "/auth/login", "auth", "Sign in with email and password").req("LoginRequest").resp("TokenResponse"),
+    d("POST", "/auth/refresh", "auth", "Rotate a refresh token (body or lg_refresh cookie)").req("RefreshRequest").resp("TokenResponse"),
+    d("POST", "/auth/logout", "auth", "Revoke the refresh token and the access token").req("RefreshRequest").no_content(),
     d("GET", "/auth/me", "auth", "The signed-in user").resp("User"),
-    d(
-        "POST",
-        "/auth/password",
-        "auth",
-        "Change the own password (revokes other sessions)",
-    )
-    .req("PasswordChange")
-    .no_content(),
-    d(
-        "POST",
-        "/auth/setup",
-        "auth",
-        "Create the first admin with the one-time setup token",
-    )
-    .req("SetupRequest")
-    .created("TokenResponse"),
-    d(
-        "GET",
-        "/auth/setup",
-        "auth",
-        "Whether first-run setup is still open",
-    )
-    .resp("Object"),
-    d(
-        "POST",
-        "/setup",
-        "auth",
-        "Create the first admin with the one-time setup token",
-    )
-    .req("SetupRequest")
-    .created("TokenResponse"),
-    d(
-        "GET",
-        "/setup",
-        "auth",
-        "Whether first-run setup is still open",
-    )
-    .resp("Object"),
+    d("POST", "/auth/password", "auth", "Change the own password (revokes other sessions)").req("PasswordChange").no_content(),
+    d("POST", "/auth/setup", "auth", "Create the first admin with the one-time setup token").req("SetupRequest").created("TokenResponse"),
+    d("GET", "/auth/setup", "auth", "Whether first-run setup is still open").resp("Object"),
+    d("POST", "/setup", "auth", "Create the first admin with the one-time setup token").req("SetupRequest").created("TokenResponse"),
+    d("GET", "/setup", "auth", "Whether first-run setup is still open").resp("Object"),
     // Users and API keys.
     d("GET", "/users", "users", "List users").resp("UserList"),
-    d("POST", "/users", "users", "Create a user")
-        .req("UserCreate")
-        .created("User"),
+    d("POST", "/users", "users", "Create a user").req("UserCreate").created("User"),
     d("GET", "/users/{id}", "users", "One user").resp("User"),
-    d(
-        "PATCH",
-        "/users/{id}",
-        "users",
-        "Change a user's name, role or disabled flag",
-    )
-    .req("UserUpdate")
-    .resp("User"),
-    d(
-        "POST",
-        "/users/{id}/unlock",
-        "users",
-        "Lift a login lockout",
-    )
-    .resp("User"),
+    d("PATCH", "/users/{id}", "users", "Change a user's name, role or disabled flag").req("UserUpdate").resp("User"),
+    d("POST", "/users/{id}/unlock", "users", "Lift a login lockout").resp("User"),
     d("GET", "/api-keys", "api-keys", "List API keys").resp("ApiKeyList"),
-    d(
-        "POST",
-        "/api-keys",
-        "api-keys",
-        "Create an API key (the secret is shown once)",
-    )
-    .req("ApiKeyCreate")
-    .created("ApiKey"),
+    d("POST", "/api-keys", "api-keys", "Create an API key (the secret is shown once)").req("ApiKeyCreate").created("ApiKey"),
     d("DELETE", "/api-keys/{id}", "api-keys", "Revoke an API key").no_content(),
     // Transactions, labels, models.
-    d(
-        "POST",
-        "/transactions",
-        "transactions",
-        "Score and store one transaction",
-    )
-    .req("TransactionInput")
-    .created("ScoreResult"),
-    d(
-        "POST",
-        "/transactions/batch",
-        "transactions",
-        "Score a batch (JSON array or NDJSON, up to 10 000)",
-    )
-    .req("TransactionBatch")
-    .resp("BatchResult")
-    .also("application/x-ndjson"),
-    d(
-        "POST",
-        "/transactions/import",
-        "transactions",
-        "Import a CSV file (header row, columns named as the fields)",
-    )
-    .resp("BatchResult")
-    .also("text/csv"),
-    d(
-        "GET",
-        "/transactions",
-        "transactions",
-        "Search transactions",
-    )
-    .resp("TransactionList")
-    .query(&[
-        "account_id",
-        "decision",
-        "min_score",
-        "kind",
-        "from",
-        "to",
-        "q",
-    ]),
-    d(
-        "GET",
-        "/transactions/{id}",
-        "transactions",
-        "One transaction with its reasons",
-    )
-    .resp("Transaction"),
-    d(
-        "POST",
-        "/labels",
-        "transactions",
-        "Report outcomes (fraud or legitimate) by external_id",
-    )
-    .req("LabelBatch")
-    .resp("LabelResult")
-    .also("application/x-ndjson"),
-    d(
-        "GET",
-        "/models",
-        "models",
-        "Trained fraud models with holdout metrics",
-    )
-    .resp("ModelList"),
-    d(
-        "POST",
-        "/models/train",
-        "models",
-        "Train a fraud model from labelled outcomes",
-    )
-    .created("Model"),
+    d("POST", "/transactions", "transactions", "Score and store one transaction").req("TransactionInput").created("ScoreResult"),
+    d("POST", "/transactions/batch", "transactions", "Score a batch (JSON array or NDJSON, up to 10 000)").req("TransactionBatch").resp("BatchResult").also("application/x-ndjson"),
+    d("POST", "/transactions/import", "transactions", "Import a CSV file (header row, columns named as the fields)").resp("BatchResult").also("text/csv"),
+    d("GET", "/transactions", "transactions", "Search transactions").resp("TransactionList").query(&["account_id", "decision", "min_score", "kind", "from", "to", "q"]),
+    d("GET", "/transactions/{id}", "transactions", "One transaction with its reasons").resp("Transaction"),
+    d("POST", "/labels", "transactions", "Report outcomes (fraud or legitimate) by external_id").req("LabelBatch").resp("LabelResult").also("application/x-ndjson"),
+    d("GET", "/models", "models", "Trained fraud models with holdout metrics").resp("ModelList"),
+    d("POST", "/models/train", "models", "Train a fraud model from labelled outcomes").created("Model"),
     // Rules and lists.
     d("GET", "/rules", "rules", "List rules").resp("RuleList"),
-    d("POST", "/rules", "rules", "Create a rule (CEL expression)")
-        .req("RuleInput")
-        .created("Rule"),
+    d("POST", "/rules", "rules", "Create a rule (CEL expression)").req("RuleInput").created("Rule"),
     d("GET", "/rules/{id}", "rules", "One rule").resp("Rule"),
-    d(
-        "PATCH",
-        "/rules/{id}",
-        "rules",
-        "Change a rule (makes a new version)",
-    )
-    .req("RuleInput")
-    .resp("Rule"),
+    d("PATCH", "/rules/{id}", "rules", "Change a rule (makes a new version)").req("RuleInput").resp("Rule"),
     d("DELETE", "/rules/{id}", "rules", "Delete a rule").no_content(),
     d("GET", "/rules/{id}/versions", "rules", "A rule's versions").resp("RuleVersionList"),
-    d("POST", "/rules/validate", "rules", "Check a CEL expression")
-        .req("ValidateInput")
-        .resp("ValidateResult"),
-    d(
-        "POST",
-        "/rules/backtest",
-        "rules",
-        "Run an expression over stored history",
-    )
-    .req("BacktestInput")
-    .resp("BacktestResult"),
+    d("POST", "/rules/validate", "rules", "Check a CEL expression").req("ValidateInput").resp("ValidateResult"),
+    d("POST", "/rules/backtest", "rules", "Run an expression over stored history").req("BacktestInput").resp("BacktestResult"),
     d("GET", "/lists", "lists", "List block and allow lists").resp("ListList"),
-    d("POST", "/lists", "lists", "Create a list")
-        .req("ListInput")
-        .created("List"),
+    d("POST", "/lists", "lists", "Create a list").req("ListInput").created("List"),
     d("GET", "/lists/{id}", "lists", "One list with its items").resp("List"),
     d("DELETE", "/lists/{id}", "lists", "Delete a list").no_content(),
     d("GET", "/lists/{id}/items", "lists", "A list's items").resp("Object"),
-    d(
-        "POST",
-        "/lists/{id}/items",
-        "lists",
-        "Add a value to a list",
-    )
-    .req("ListItemInput")
-    .created("Object"),
-    d(
-        "DELETE",
-        "/lists/{id}/items/{value}",
-        "lists",
-        "Remove a value from a list",
-    )
-    .no_content(),
+    d("POST", "/lists/{id}/items", "lists", "Add a value to a list").req("ListItemInput").created("Object"),
+    d("DELETE", "/lists/{id}/items/{value}", "lists", "Remove a value from a list").no_content(),
     // Accounts and alerts.
-    d("GET", "/accounts", "accounts", "List accounts")
-        .resp("AccountList")
-        .query(&["status", "q"]),
-    d(
-        "GET",
-        "/accounts/{account_id}",
-        "accounts",
-        "An account with stats, recent transactions and alerts",
-    )
-    .resp("Object"),
-    d(
-        "POST",
-        "/accounts/{account_id}/freeze",
-        "accounts",
-        "Freeze an account",
-    )
-    .req("FreezeInput")
-    .resp("Account"),
-    d(
-        "POST",
-        "/accounts/{account_id}/unfreeze",
-        "accounts",
-        "Unfreeze an account",
-    )
-    .req("FreezeInput")
-    .resp("Account"),
-    d(
-        "GET",
-        "/alerts",
-        "alerts",
-        "The alert queue (highest severity, then oldest, first)",
-    )
-    .resp("AlertList")
-    .query(&["status", "severity", "assignee", "account_id", "type"]),
-    d(
-        "GET",
-        "/alerts/{id}",
-        "alerts",
-        "An alert with its transaction, account, comments and history",
-    )
-    .resp("AlertDetail"),
-    d(
-        "PATCH",
-        "/alerts/{id}",
-        "alerts",
-        "Change an alert's status or assignee",
-    )
-    .req("AlertUpdate")
-    .resp("Alert"),
-    d(
-        "POST",
-        "/alerts/{id}/comments",
-        "alerts",
-        "Comment on an alert",
-    )
-    .req("CommentInput")
-    .created("Object"),
-    d(
-        "POST",
-        "/alerts/{id}/resolve",
-        "alerts",
-        "Resolve an alert with an outcome (labels the transaction)",
-    )
-    .req("ResolveInput")
-    .resp("Alert"),
+    d("GET", "/accounts", "accounts", "List accounts").resp("AccountList").query(&["status", "q"]),
+    d("GET", "/accounts/{account_id}", "accounts", "An account with stats, recent transactions and alerts").resp("Object"),
+    d("POST", "/accounts/{account_id}/freeze", "accounts", "Freeze an account").req("FreezeInput").resp("Account"),
+    d("POST", "/accounts/{account_id}/unfreeze", "accounts", "Unfreeze an account").req("FreezeInput").resp("Account"),
+    d("GET", "/alerts", "alerts", "The alert queue (highest severity, then oldest, first)").resp("AlertList").query(&["status", "severity", "assignee", "account_id", "type"]),
+    d("GET", "/alerts/{id}", "alerts", "An alert with its transaction, account, comments and history").resp("AlertDetail"),
+    d("PATCH", "/alerts/{id}", "alerts", "Change an alert's status or assignee").req("AlertUpdate").resp("Alert"),
+    d("POST", "/alerts/{id}/comments", "alerts", "Comment on an alert").req("CommentInput").created("Object"),
+    d("POST", "/alerts/{id}/resolve", "alerts", "Resolve an alert with an outcome (labels the transaction)").req("ResolveInput").resp("Alert"),
     // Expenses, budgets, categorisation, message analysis.
-    d(
-        "POST",
-        "/expenses",
-        "expenses",
-        "Score and store an expense claim",
-    )
-    .req("TransactionInput")
-    .created("ScoreResult"),
-    d("GET", "/expenses", "expenses", "List expenses")
-        .resp("ExpenseList")
-        .query(&["submitted_by", "department", "category", "from", "to"]),
-    d(
-        "GET",
-        "/expenses/summary",
-        "expenses",
-        "Spending grouped by category or department",
-    )
-    .resp("ExpenseSummary")
-    .query(&["from", "to", "group_by"]),
-    d(
-        "POST",
-        "/categorize",
-        "expenses",
-        "Suggest a category for a description",
-    )
-    .req("CategorizeInput")
-    .resp("CategorizeResult"),
-    d(
-        "POST",
-        "/categorize/corrections",
-        "expenses",
-        "Record an analyst's category correction; the categoriser learns from it",
-    )
-    .req("CorrectionInput")
-    .created("Correction"),
+    d("POST", "/expenses", "expenses", "Score and store an expense claim").req("TransactionInput").created("ScoreResult"),
+    d("GET", "/expenses", "expenses", "List expenses").resp("ExpenseList").query(&["submitted_by", "department", "category", "from", "to"]),
+    d("GET", "/expenses/summary", "expenses", "Spending grouped by category or department").resp("ExpenseSummary").query(&["from", "to", "group_by"]),
+    d("POST", "/categorize", "expenses", "Suggest a category for a description").req("CategorizeInput").resp("CategorizeResult"),
+    d("POST", "/categorize/corrections", "expenses", "Record an analyst's category correction; the categoriser learns from it").req("CorrectionInput").created("Correction"),
     d("GET", "/budgets", "budgets", "List budgets").resp("BudgetList"),
-    d("POST", "/budgets", "budgets", "Create a budget")
-        .req("BudgetInput")
-        .created("Budget"),
-    d(
-        "GET",
-        "/budgets/{id}",
-        "budgets",
-        "A budget with spent, remaining and projected",
-    )
-    .resp("Budget"),
-    d("PATCH", "/budgets/{id}", "budgets", "Change a budget")
-        .req("BudgetInput")
-        .resp("Budget"),
+    d("POST", "/budgets", "budgets", "Create a budget").req("BudgetInput").created("Budget"),
+    d("GET", "/budgets/{id}", "budgets", "A budget with spent, remaining and projected").resp("Budget"),
+    d("PATCH", "/budgets/{id}", "budgets", "Change a budget").req("BudgetInput").resp("Budget"),
     d("DELETE", "/budgets/{id}", "budgets", "Delete a budget").no_content(),
-    d(
-        "POST",
-        "/analyze",
-        "analyze",
-        "Classify a message as scam, suspicious or clean",
-    )
-    .req("AnalyzeInput")
-    .resp("AnalyzeResult"),
+    d("POST", "/analyze", "analyze", "Classify a message as scam, suspicious or clean").req("AnalyzeInput").resp("AnalyzeResult"),
     // Live dashboard and notifications.
     d("GET", "/stats/overview", "stats", "Dashboard KPIs").resp("StatsOverview"),
-    d("GET", "/stats/timeseries", "stats", "A metric over time")
-        .resp("Timeseries")
-        .query(&["metric", "interval", "from", "to"]),
-    d(
-        "GET",
-        "/events",
-        "events",
-        "Server-Sent Events stream (Bearer header or ?ticket=)",
-    )
-    .query(&["ticket"]),
-    d(
-        "POST",
-        "/events/ticket",
-        "events",
-        "A single-use ticket for EventSource (valid 30 s)",
-    )
-    .created("EventTicket"),
+    d("GET", "/stats/timeseries", "stats", "A metric over time").resp("Timeseries").query(&["metric", "interval", "from", "to"]),
+    d("GET", "/events", "events", "Server-Sent Events stream (Bearer header or ?ticket=)").query(&["ticket"]),
+    d("POST", "/events/ticket", "events", "A single-use ticket for EventSource (valid 30 s)").created("EventTicket"),
     d("GET", "/webhooks", "webhooks", "List webhooks").resp("WebhookList"),
-    d(
-        "POST",
-        "/webhooks",
-        "webhooks",
-        "Create a webhook (the answer holds its signing secret)",
-    )
-    .req("WebhookInput")
-    .created("Webhook"),
+    d("POST", "/webhooks", "webhooks", "Create a webhook (the answer holds its signing secret)").req("WebhookInput").created("Webhook"),
     d("GET", "/webhooks/{id}", "webhooks", "One webhook").resp("Webhook"),
     d("DELETE", "/webhooks/{id}", "webhooks", "Delete a webhook").no_content(),
-    d(
-        "POST",
-        "/webhooks/{id}/test",
-        "webhooks",
-        "Send a test event",
-    )
-    .accepted(),
-    d(
-        "GET",
-        "/webhooks/{id}/deliveries",
-        "webhooks",
-        "Deliveries with their attempts",
-    )
-    .resp("DeliveryList"),
-    d(
-        "POST",
-        "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
-        "webhooks",
-        "Send a delivery again",
-    )
-    .accepted(),
+    d("POST", "/webhooks/{id}/test", "webhooks", "Send a test event").accepted(),
+    d("GET", "/webhooks/{id}/deliveries", "webhooks", "Deliveries with their attempts").resp("DeliveryList"),
+    d("POST", "/webhooks/{id}/deliveries/{delivery_id}/redeliver", "webhooks", "Send a delivery again").accepted(),
     // Administration.
-    d("GET", "/audit", "admin", "The audit trail, newest first")
-        .resp("AuditList")
-        .query(&[
-            "action",
-            "actor_id",
-            "target_type",
-            "target_id",
-            "from",
-            "to",
-        ]),
-    d(
-        "GET",
-        "/config",
-        "admin",
-        "The effective configuration, secrets redacted",
-    )
-    .resp("Config"),
+    d("GET", "/audit", "admin", "The audit trail, newest first").resp("AuditList").query(&["action", "actor_id", "target_type", "target_id", "from", "to"]),
+    d("GET", "/config", "admin", "The effective configuration, secrets redacted").resp("Config"),
     d("GET", "/backups", "backups", "List backups, newest first").resp("BackupList"),
     d("POST", "/backups", "backups", "Take a verified backup now").created("Backup"),
-    d(
-        "GET",
-        "/backups/{name}",
-        "backups",
-        "Download a backup file (audited)",
-    ),
+    d("GET", "/backups/{name}", "backups", "Download a backup file (audited)"),
 ];
 
 /// `/alerts/{id}` and `/alerts/{alert_id}` describe the same route.
