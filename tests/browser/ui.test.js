@@ -67,7 +67,7 @@ describe('pages', () => {
     ['rules', '/rules'], ['rule-new', '/rules/new'], ['lists', '/lists'], ['expenses', '/expenses'],
     ['budgets', '/budgets'], ['analyze', '/analyze'], ['admin-users', '/admin/users'],
     ['admin-api-keys', '/admin/api-keys'], ['admin-webhooks', '/admin/webhooks'],
-    ['admin-backups', '/admin/backups'], ['admin-audit', '/admin/audit'], ['not-found', '/no/such/page'],
+    ['admin-backups', '/admin/backups'], ['admin-audit', '/admin/audit'], ['not-found', '/alerts/no/such/page'],
   ];
 
   test('every page renders under the CSP, passes axe and fits a 1366x768 screen', async () => {
