@@ -15,19 +15,26 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod analyze;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
+pub mod budgets;
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod expenses;
 pub mod health;
 pub mod http;
+pub mod labels;
 pub mod lists;
 pub mod logging;
 pub mod metrics;
+pub mod model;
 pub mod money;
 pub mod notify;
+pub mod openapi;
 pub mod rules;
 pub mod schedule;
 pub mod scoring;
