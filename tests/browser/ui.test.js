@@ -344,7 +344,7 @@ describe('analysis', () => {
     const page = await newPage(browser);
     await signIn(page);
     await page.goto('/analyze');
-    await page.getByLabel('Message').fill('URGENT: your bank account is suspended. Reply with the OTP code now or verify at http://192.168.4.20/login to avoid closure.');
+    await page.getByRole('textbox', { name: 'Message' }).fill('URGENT: your bank account is suspended. Reply with the OTP code now or verify at http://192.168.4.20/login to avoid closure.');
     await page.getByLabel('Channel').selectOption('sms');
     await page.getByRole('button', { name: 'Analyze' }).click();
     const result = page.locator('#analysis-result');
