@@ -95,18 +95,16 @@ impl Application {
             let s = settings.clone();
             tokio::task::spawn_blocking(move || Store::open(&s)).await??
         };
-        let engine = {
-            let (s, st) = (settings.clone(), store.clone());
-            tokio::task::spawn_blocking(move || {
-                crate::scoring::start(&s, &st, crate::scoring::model::ModelSlot::default())
-            })
-            .await??
-        };
-        crate::scoring::spawn_refresh(engine.clone(), store.clone());
+        // The fraud model slot is shared: training swaps the model the engine consults.
         let (model, categorizer) = {
             let st = store.clone();
             tokio::task::spawn_blocking(move || crate::model::train::load_models(&st)).await?
         };
+        let engine = {
+            let (s, st, m) = (settings.clone(), store.clone(), model.clone());
+            tokio::task::spawn_blocking(move || crate::scoring::start(&s, &st, m)).await??
+        };
+        crate::scoring::spawn_refresh(engine.clone(), store.clone());
         let auth = {
             let (s, st) = (settings.clone(), store.clone());
             Arc::new(

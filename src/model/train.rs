@@ -6,8 +6,9 @@
 //! average precision summarises the whole precision/recall trade-off and, unlike AUC, is not
 //! flattered by the mass of easy legitimate transactions.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::json;
@@ -64,23 +65,27 @@ pub struct Report {
     pub features: usize,
 }
 
-static RUNNING: AtomicBool = AtomicBool::new(false);
+/// Databases with a training run in progress (one run per database at a time).
+static RUNNING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
-/// Releases the one-run-at-a-time flag when a run ends, however it ends.
-struct RunGuard;
+/// Releases the database's one-run-at-a-time claim when a run ends, however it ends.
+struct RunGuard(PathBuf);
 
 impl RunGuard {
-    fn acquire() -> Option<Self> {
-        RUNNING
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .ok()
-            .map(|_| RunGuard)
+    fn acquire(db: &Path) -> Option<Self> {
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        running
+            .insert(db.to_path_buf())
+            .then(|| RunGuard(db.to_path_buf()))
     }
 }
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        RUNNING.store(false, Ordering::Release);
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
     }
 }
 
@@ -121,7 +126,7 @@ pub fn run(
     min_labels: u32,
     mut progress: impl FnMut(Progress),
 ) -> Result<Report, TrainError> {
-    let _guard = RunGuard::acquire().ok_or(TrainError::AlreadyRunning)?;
+    let _guard = RunGuard::acquire(store.path()).ok_or(TrainError::AlreadyRunning)?;
     progress(Progress::Loading);
     let conn = store.read()?;
     let (fraud, legitimate) = store::label_counts(&conn)?;

@@ -322,3 +322,52 @@ fn trained_on_earlier_hours_the_model_ranks_later_fraud_well() {
     assert!(m.average_precision >= 0.8, "{m:?}");
     assert!(m.precision_at_100 >= 0.9, "{m:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_training_schedule_trains_without_anyone_asking() {
+    // Every second, so the test need not wait for Sunday night.
+    let app = spawn_app_with(|s| {
+        s.model.min_labels = 20;
+        s.model.train_schedule = "* * * * * *".into();
+    })
+    .await;
+    seed_labelled(&app, 200, 0).await;
+    let mut version = None;
+    for _ in 0..100 {
+        if let Some(m) = app.state.model.current() {
+            version = Some(m.version().to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        version.as_deref(),
+        Some("lr-1"),
+        "the scheduled run trained and installed a model"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_scored_after_training_name_the_model_version() {
+    let app = spawn_app_with(|s| s.model.min_labels = 20).await;
+    let admin = app.token("admin").await;
+    let key = app.api_key(&["ingest"]).await;
+    let post = |id: &'static str| {
+        app.client
+            .post(app.url("/api/v1/transactions"))
+            .bearer_auth(&key)
+            .json(
+                &json!({"external_id": id, "account_id": "acct-m", "amount": "12.50",
+                "currency": "EUR", "occurred_at": "2026-11-30T10:00:00Z", "kind": "payment"}),
+            )
+            .send()
+    };
+    let before: Value = post("before").await.unwrap().json().await.unwrap();
+    assert!(before["model_version"].is_null(), "no model yet: {before}");
+    seed_labelled(&app, 300, 0).await;
+    assert_eq!(train(&app, &admin).await.status(), 200);
+    let after: Value = post("after").await.unwrap().json().await.unwrap();
+    assert_eq!(after["model_version"], "lr-1", "{after}");
+    let reasons = after["reasons"].as_array().unwrap();
+    assert!(reasons.iter().any(|r| r["code"] == "model"), "{after}");
+}

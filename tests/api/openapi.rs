@@ -117,7 +117,14 @@ async fn docs_assets_refuse_traversal_and_unknown_files() {
         "/api/docs/index.html%00.js",
     ] {
         let resp = app.get(path).await;
-        assert_eq!(resp.status(), 404, "{path}");
+        if path.contains("/../") || path.contains("/%2e%2e/") {
+            // The client normalises `..` away before sending; the UI then answers its page,
+            // never the file.
+            let body = resp.text().await.unwrap();
+            assert!(!body.contains("[package]"), "{path}");
+        } else {
+            assert_eq!(resp.status(), 404, "{path}");
+        }
     }
     let resp = app
         .client

@@ -116,12 +116,20 @@ async fn paysim_end_to_end_through_the_api() {
         later[later.len() - 1].step
     );
 
-    let before = ingest(&app, &key, earlier).await;
-    let rules_only: Vec<(f64, bool)> = before
+    // Baseline: a second appliance that never gets labels scores the same later hours with
+    // rules and anomaly features only.
+    let baseline_app = spawn_app_with(|s| s.rate_limit.enabled = false).await;
+    let baseline_key = baseline_app.api_key(&["ingest"]).await;
+    ingest(&baseline_app, &baseline_key, earlier).await;
+    let baseline_scores = ingest(&baseline_app, &baseline_key, later).await;
+    let rules_only: Vec<(f64, bool)> = baseline_scores
         .iter()
-        .zip(earlier)
+        .zip(later)
         .filter_map(|(s, r)| s.map(|s| (s, r.fraud)))
         .collect();
+    baseline_app.stop().await;
+
+    ingest(&app, &key, earlier).await;
     for chunk in earlier.chunks(10_000) {
         let labels: Vec<Value> = chunk
             .iter()
@@ -152,6 +160,17 @@ async fn paysim_end_to_end_through_the_api() {
         .unwrap();
     let report: Value = resp.json().await.unwrap();
     println!("training report: {report}");
+    let list: Value = app
+        .client
+        .get(app.url("/api/v1/models"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    println!("weights: {}", list["items"][0]["weights"]);
     assert_eq!(report["activated"], true);
 
     let after = ingest(&app, &key, later).await;
@@ -162,7 +181,7 @@ async fn paysim_end_to_end_through_the_api() {
         .collect();
     let fraud = scored.iter().filter(|(_, y)| *y).count();
     println!(
-        "rules and anomaly features only, earlier hours ({} rows, {} fraud): AUC ROC {:.3}, average precision {:.3}, precision@100 {:.2}",
+        "rules and anomaly features only, later hours ({} rows, {} fraud): AUC ROC {:.3}, average precision {:.3}, precision@100 {:.2}",
         rules_only.len(),
         rules_only.iter().filter(|(_, y)| *y).count(),
         auc_roc(&rules_only),
