@@ -8,8 +8,9 @@
 //! inherit the versioned prefix without a build step. Every answer carries a strong ETag and
 //! honours `If-None-Match`; text files over 1 KiB are gzipped once and kept compressed.
 //!
-//! This module does not own the API, health or metrics paths: the fallback leaves `/api`,
-//! `/health`, `/metrics` and unknown `/static` files to the default (404) service.
+//! This module does not own the API, health or metrics paths: only `/` and the pages' own
+//! sections get `index.html`; `/api`, `/health`, `/metrics`, unknown `/static` files and any
+//! other path go to the default (404) service.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -55,16 +56,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Paths the UI answers with `index.html`: everything but the API, health, metrics and the
-/// static files themselves.
+/// The first path segments of the UI's pages (the router table in `assets/js/app.js`; a test
+/// checks the two agree). Only these get `index.html`, so any other path, and everything under
+/// `/api`, `/health`, `/metrics` and `/static`, keeps an honest 404.
+const CLIENT_SECTIONS: [&str; 11] = [
+    "login",
+    "setup",
+    "alerts",
+    "transactions",
+    "accounts",
+    "rules",
+    "lists",
+    "expenses",
+    "budgets",
+    "analyze",
+    "admin",
+];
+
+/// Paths the UI answers with `index.html`: `/` and the pages' sections with anything below.
 pub fn is_client_route(path: &str) -> bool {
-    const RESERVED: [&str; 4] = ["/api", "/health", "/metrics", STATIC_PREFIX];
-    !RESERVED.iter().any(|prefix| {
-        path == *prefix
-            || path
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    })
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let section = rest.split('/').next().unwrap_or_default();
+    rest.is_empty() || CLIENT_SECTIONS.contains(&section)
 }
 
 /// The digest of every embedded file, naming this build's static URLs. Cached in release
@@ -246,8 +261,12 @@ mod tests {
     fn client_routes_exclude_the_api_health_metrics_and_static_files() {
         assert!(is_client_route("/"));
         assert!(is_client_route("/alerts/0193-abc"));
-        assert!(is_client_route("/apis"));
-        assert!(is_client_route("/healthy"));
+        assert!(is_client_route("/admin/api-keys"));
+        assert!(is_client_route("/login"));
+        assert!(!is_client_route("/apis"));
+        assert!(!is_client_route("/healthy"));
+        assert!(!is_client_route("/nope"));
+        assert!(!is_client_route("alerts"));
         assert!(!is_client_route("/api"));
         assert!(!is_client_route("/api/v1/alerts"));
         assert!(!is_client_route("/api/docs"));

@@ -72,7 +72,30 @@ async fn client_routes_get_index_html_with_no_cache_and_the_csp() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_health_and_metrics_paths_never_fall_back_to_the_ui() {
+async fn every_page_of_the_router_table_is_served_the_app() {
+    let app = spawn_app().await;
+    let router = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/js/app.js"))
+        .expect("app.js");
+    let mut paths = Vec::new();
+    let mut rest = router.as_str();
+    while let Some(i) = rest.find("{ path: '") {
+        rest = &rest[i + 9..];
+        let end = rest.find('\'').unwrap();
+        paths.push(rest[..end].replace(":id", "0193a-x"));
+    }
+    assert!(paths.len() >= 20, "{paths:?}");
+    for path in paths {
+        let resp = app.get(&path).await;
+        assert_eq!(resp.status(), 200, "{path} is a page of the UI");
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_health_metrics_and_unknown_paths_never_fall_back_to_the_ui() {
     let app = spawn_app().await;
     for path in [
         "/api/v1/no-such-thing",
@@ -80,6 +103,9 @@ async fn api_health_and_metrics_paths_never_fall_back_to_the_ui() {
         "/api",
         "/health/nope",
         "/metrics/x",
+        "/nope",
+        "/wp-admin.php",
+        "/apis",
     ] {
         let resp = app.get(path).await;
         assert_eq!(resp.status(), 404, "{path}");

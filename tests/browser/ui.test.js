@@ -67,7 +67,7 @@ describe('pages', () => {
     ['rules', '/rules'], ['rule-new', '/rules/new'], ['lists', '/lists'], ['expenses', '/expenses'],
     ['budgets', '/budgets'], ['analyze', '/analyze'], ['admin-users', '/admin/users'],
     ['admin-api-keys', '/admin/api-keys'], ['admin-webhooks', '/admin/webhooks'],
-    ['admin-backups', '/admin/backups'], ['admin-audit', '/admin/audit'], ['not-found', '/no/such/page'],
+    ['admin-backups', '/admin/backups'], ['admin-audit', '/admin/audit'], ['not-found', '/alerts/no/such/page'],
   ];
 
   test('every page renders under the CSP, passes axe and fits a 1366x768 screen', async () => {
@@ -338,13 +338,51 @@ describe('workflows', () => {
   });
 });
 
+describe('spending', () => {
+  test('a budget shows its spend as a progress bar that turns to warning past 80 %', async (t) => {
+    for (const [m, p] of [['POST', '/api/v1/budgets'], ['POST', '/api/v1/expenses']]) {
+      if (!(await endpointExists(m, p))) { t.skip(`${m} ${p} is not built yet`); return; }
+    }
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto('/budgets');
+    const form = page.locator('form').filter({ has: page.getByRole('button', { name: 'Create budget' }) });
+    await form.getByLabel('Name').fill('Team travel');
+    await form.getByLabel('Category').fill('travel');
+    await form.getByLabel('Limit').fill('1000.00');
+    await form.getByLabel('Currency').fill('USD');
+    await form.getByRole('button', { name: 'Create budget' }).click();
+    await page.getByText('Budget created.').waitFor();
+    const card = page.locator('.budgets .card').filter({ hasText: 'Team travel' });
+    await card.waitFor();
+    const r = await api('POST', '/api/v1/expenses', {
+      external_id: `browser-expense-${Date.now()}`, account_id: 'emp-42', amount: '850.00', currency: 'USD',
+      occurred_at: new Date().toISOString(), category: 'travel', department: 'sales', submitted_by: 'sam@example.com',
+      merchant: 'Rail Europe', description: 'Train to the client',
+    }, { key: INGEST_KEY });
+    assert.ok(r.status === 201 || r.status === 200, `POST /expenses: ${r.status} ${JSON.stringify(r.body)}`);
+    await page.reload();
+    const bar = page.locator('.budgets .card').filter({ hasText: 'Team travel' }).locator('progress');
+    await bar.waitFor();
+    assert.equal(await bar.getAttribute('value'), '85');
+    assert.match(await bar.getAttribute('class'), /budget-warn/);
+    await checkA11y(page, 'budgets with a budget');
+    await screenshot(page, 'budgets-progress');
+    await page.goto('/expenses');
+    await page.getByRole('cell', { name: 'sam@example.com' }).waitFor();
+    await screenshot(page, 'expenses-listed');
+    assertClean(page, 'budgets');
+    await page.context().close();
+  });
+});
+
 describe('analysis', () => {
   test('a pasted scam message is labelled with the indicators behind it', async (t) => {
     if (!(await endpointExists('POST', '/api/v1/analyze'))) { t.skip('POST /api/v1/analyze is not built yet'); return; }
     const page = await newPage(browser);
     await signIn(page);
     await page.goto('/analyze');
-    await page.getByLabel('Message').fill('URGENT: your bank account is suspended. Reply with the OTP code now or verify at http://192.168.4.20/login to avoid closure.');
+    await page.getByRole('textbox', { name: 'Message' }).fill('URGENT: your bank account is suspended. Reply with the OTP code now or verify at http://192.168.4.20/login to avoid closure.');
     await page.getByLabel('Channel').selectOption('sms');
     await page.getByRole('button', { name: 'Analyze' }).click();
     const result = page.locator('#analysis-result');
