@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod cli;
 mod core;
+mod email;
 mod events;
 mod stats;
 mod webhooks;
