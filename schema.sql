@@ -136,6 +136,7 @@ CREATE INDEX transactions_occurred ON transactions(occurred_ms, id);
 CREATE INDEX transactions_external ON transactions(external_id);
 CREATE INDEX transactions_kind ON transactions(kind, occurred_ms);
 CREATE INDEX transactions_merchant ON transactions(merchant, occurred_ms) WHERE merchant IS NOT NULL;
+CREATE INDEX transactions_labelled ON transactions(labelled_at) WHERE label IS NOT NULL;
 
 CREATE TABLE alerts (
     id              TEXT PRIMARY KEY,

@@ -29,6 +29,7 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     pub started: Instant,
     pub events: EventBus,
+    pub engine: Arc<crate::scoring::Engine>,
     pub live: crate::sse::LiveStreams,
     pub webhooks: crate::notify::Wake,
     pub auth: Arc<AuthService>,
@@ -36,6 +37,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The ingestion pipeline (validation, scoring, storage).
+    pub fn pipeline(&self) -> crate::transactions::ingest::Pipeline {
+        crate::transactions::ingest::Pipeline {
+            store: self.store.clone(),
+            engine: self.engine.clone(),
+            events: self.events.clone(),
+        }
+    }
+
     /// The backup schedule's interval (a day when it cannot be computed).
     pub fn backup_interval(&self) -> Duration {
         crate::schedule::interval(&self.settings.backup.schedule)
@@ -81,6 +91,14 @@ impl Application {
             let s = settings.clone();
             tokio::task::spawn_blocking(move || Store::open(&s)).await??
         };
+        let engine = {
+            let (s, st) = (settings.clone(), store.clone());
+            tokio::task::spawn_blocking(move || {
+                crate::scoring::start(&s, &st, crate::scoring::model::ModelSlot::default())
+            })
+            .await??
+        };
+        crate::scoring::spawn_refresh(engine.clone(), store.clone());
         let auth = {
             let (s, st) = (settings.clone(), store.clone());
             Arc::new(
@@ -95,6 +113,7 @@ impl Application {
             lifecycle: Arc::new(Lifecycle::default()),
             started: Instant::now(),
             events: EventBus::default(),
+            engine,
             live: crate::sse::LiveStreams::new(settings.server.max_event_streams),
             webhooks: crate::notify::Wake::default(),
             auth,
@@ -219,6 +238,10 @@ pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::auth::api_routes(&mut api);
     crate::audit::routes::routes(&mut api);
+    crate::transactions::routes::routes(&mut api);
+    crate::rules::routes::routes(&mut api);
+    crate::lists::routes::routes(&mut api);
+    crate::accounts::routes::routes(&mut api);
     crate::alerts::routes::routes(&mut api);
     crate::stats::routes::routes(&mut api);
     crate::sse::routes(&mut api);

@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![deny(unsafe_code)]
 
+pub mod accounts;
 pub mod alerts;
 pub mod app;
 pub mod audit;
@@ -22,12 +23,16 @@ pub mod config;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod lists;
 pub mod logging;
 pub mod metrics;
+pub mod money;
 pub mod notify;
+pub mod rules;
 pub mod schedule;
 pub mod scoring;
 pub mod sse;
 pub mod stats;
 pub mod store;
 pub mod tls;
+pub mod transactions;

@@ -4,6 +4,7 @@
 mod check_config;
 mod demo;
 mod identity;
+mod import;
 mod serve;
 
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ pub enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(identity::AuditCommand),
+    /// Bulk ingest a CSV or NDJSON file (scores every row; refuses while a server runs).
+    Import(import::ImportArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -81,6 +84,7 @@ pub fn run() -> ExitCode {
         Command::User(cmd) => identity::user(&settings, cmd),
         Command::Apikey(cmd) => identity::apikey(&settings, cmd),
         Command::Audit(cmd) => identity::audit(&settings, cmd),
+        Command::Import(args) => import::run(&settings, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

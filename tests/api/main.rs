@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod alerts;
 mod auth;
 mod authz;
@@ -10,5 +11,8 @@ mod cli;
 mod core;
 mod email;
 mod events;
+mod lists;
+mod rules;
 mod stats;
+mod transactions;
 mod webhooks;
