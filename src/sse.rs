@@ -189,7 +189,8 @@ pub fn frame(event: &Event) -> Bytes {
     Bytes::from(format!("event: {}\ndata: {}\n\n", event.kind, data))
 }
 
-/// Publishes `stats.tick` with the overview every few seconds while any stream is open.
+/// Publishes `stats.tick` with the overview every few seconds while any stream is open, and
+/// refreshes the open-alerts gauge from the store on every tick.
 pub fn spawn_stats_ticker(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(STATS_TICK);

@@ -64,8 +64,8 @@ async fn a_bearer_stream_carries_alert_updates_and_stats_ticks() {
     let text = read_until(&mut stream, "event: alert.updated", 5).await;
     let event = event_data(&text, "alert.updated");
     assert_eq!(event["type"], "alert.updated");
-    assert_eq!(event["data"]["alert"]["id"], alert.as_str());
-    assert_eq!(event["data"]["alert"]["status"], "investigating");
+    assert_eq!(event["data"]["id"], alert.as_str());
+    assert_eq!(event["data"]["status"], "investigating");
 
     let text = read_until(&mut stream, "event: stats.tick", 12).await;
     let tick = event_data(&text, "stats.tick");
