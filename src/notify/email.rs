@@ -51,8 +51,12 @@ pub fn spawn(state: AppState) {
         let mut pending: Vec<Alert> = Vec::new();
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
-            let sleep_until = deadline
-                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3_600));
+            if state.lifecycle.is_stopping() {
+                break;
+            }
+            // Wake at least every second to notice a shutdown.
+            let soon = tokio::time::Instant::now() + Duration::from_secs(1);
+            let sleep_until = deadline.map_or(soon, |d| d.min(soon));
             tokio::select! {
                 received = events.recv() => match received {
                     Ok(event) if event.kind == "alert.created" => {
@@ -79,15 +83,14 @@ pub fn spawn(state: AppState) {
                     }
                     Err(RecvError::Closed) => break,
                 },
-                _ = tokio::time::sleep_until(sleep_until), if deadline.is_some() => {
-                    deadline = None;
-                    let batch = std::mem::take(&mut pending);
-                    let (settings, public_url) = (settings.clone(), public_url(&state));
-                    tokio::spawn(async move { send_with_retries(&settings, &public_url, &batch).await });
+                _ = tokio::time::sleep_until(sleep_until) => {
+                    if deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+                        deadline = None;
+                        let batch = std::mem::take(&mut pending);
+                        let (settings, public_url) = (settings.clone(), public_url(&state));
+                        tokio::spawn(async move { send_with_retries(&settings, &public_url, &batch).await });
+                    }
                 }
-            }
-            if state.lifecycle.is_stopping() {
-                break;
             }
         }
     });
