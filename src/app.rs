@@ -32,6 +32,10 @@ pub struct AppState {
     pub engine: Arc<crate::scoring::Engine>,
     pub live: crate::sse::LiveStreams,
     pub webhooks: crate::notify::Wake,
+    /// The active fraud model, swapped after training.
+    pub model: crate::scoring::model::ModelSlot,
+    /// The expense categoriser, retrained as corrections arrive.
+    pub categorizer: crate::expenses::categorize::Categorizer,
     pub auth: Arc<AuthService>,
     pub rate_limits: Arc<RateLimits>,
 }
@@ -99,6 +103,10 @@ impl Application {
             .await??
         };
         crate::scoring::spawn_refresh(engine.clone(), store.clone());
+        let (model, categorizer) = {
+            let st = store.clone();
+            tokio::task::spawn_blocking(move || crate::model::train::load_models(&st)).await?
+        };
         let auth = {
             let (s, st) = (settings.clone(), store.clone());
             Arc::new(
@@ -116,6 +124,8 @@ impl Application {
             engine,
             live: crate::sse::LiveStreams::new(settings.server.max_event_streams),
             webhooks: crate::notify::Wake::default(),
+            model,
+            categorizer,
             auth,
             rate_limits: Arc::new(RateLimits::new(&settings.rate_limit)),
         };
@@ -160,7 +170,10 @@ impl Application {
         spawn_watchdog(state.clone());
         crate::sse::spawn_stats_ticker(state.clone());
         crate::notify::start(state.clone());
+        crate::budgets::spawn_evaluator(state.clone());
+        crate::model::spawn_background(state.clone());
         spawn_background(state.clone());
+        crate::backup::schedule::start(state.clone());
         announce_setup(&state).await;
         tracing::info!(listen = %state.settings.server.listen, version = env!("CARGO_PKG_VERSION"), "ledgerguard is ready");
         let result = server.await;
@@ -199,6 +212,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     }),
             )
             .configure(health::routes)
+            .configure(crate::openapi::routes)
             .service(
                 web::scope("/api/v1")
                     .configure(api_routes)
@@ -206,6 +220,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .wrap(from_fn(crate::sse::ticket_auth))
                     .wrap(from_fn(authenticate)),
             )
+            .configure(crate::ui::routes)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found())
             }))
@@ -238,6 +253,7 @@ pub fn api_table() -> ApiRoutes {
     let mut api = ApiRoutes::default();
     crate::auth::api_routes(&mut api);
     crate::audit::routes::routes(&mut api);
+    crate::backup::routes::routes(&mut api);
     crate::transactions::routes::routes(&mut api);
     crate::rules::routes::routes(&mut api);
     crate::lists::routes::routes(&mut api);
@@ -246,6 +262,11 @@ pub fn api_table() -> ApiRoutes {
     crate::stats::routes::routes(&mut api);
     crate::sse::routes(&mut api);
     crate::notify::routes::routes(&mut api);
+    crate::analyze::routes::routes(&mut api);
+    crate::budgets::routes::routes(&mut api);
+    crate::expenses::routes::routes(&mut api);
+    crate::labels::routes::routes(&mut api);
+    crate::model::routes::routes(&mut api);
     api
 }
 

@@ -671,6 +671,15 @@ impl Settings {
         ] {
             crate::schedule::parse(expr).map_err(|m| (key, m))?;
         }
+        if self.expenses.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err((
+                "expenses.timezone",
+                format!(
+                    "`{}` is not an IANA time zone such as Europe/Berlin",
+                    self.expenses.timezone
+                ),
+            ));
+        }
         if !["low", "medium", "high", "critical"].contains(&self.notify.email.min_severity.as_str())
         {
             return Err((

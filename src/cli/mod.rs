@@ -1,10 +1,13 @@
 //! The command line: one file per subcommand. Every command reads the same config.
 //! Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config.
 
+mod backup;
 mod check_config;
 mod demo;
 mod identity;
 mod import;
+mod model;
+mod restore;
 mod serve;
 
 use std::path::PathBuf;
@@ -37,6 +40,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
+    /// Take a verified backup now (`--out DIR`), or `backup list`.
+    Backup(backup::BackupArgs),
+    /// Replace the database with a verified backup (the server must be stopped).
+    Restore(restore::RestoreArgs),
     /// Prepare the data dir and optionally create the first admin.
     Init(identity::InitArgs),
     /// Manage users.
@@ -50,6 +57,9 @@ pub enum Command {
     Audit(identity::AuditCommand),
     /// Bulk ingest a CSV or NDJSON file (scores every row; refuses while a server runs).
     Import(import::ImportArgs),
+    /// Train the fraud model.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -80,11 +90,14 @@ pub fn run() -> ExitCode {
         Command::Serve => serve::run(settings),
         Command::Demo(args) => demo::run(settings, args),
         Command::CheckConfig => check_config::run(&settings, &source),
+        Command::Backup(args) => backup::run(&settings, args),
+        Command::Restore(args) => restore::run(&settings, args),
         Command::Init(args) => identity::init(&settings, args),
         Command::User(cmd) => identity::user(&settings, cmd),
         Command::Apikey(cmd) => identity::apikey(&settings, cmd),
         Command::Audit(cmd) => identity::audit(&settings, cmd),
         Command::Import(args) => import::run(&settings, args),
+        Command::Model(cmd) => model::run(&settings, cmd),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

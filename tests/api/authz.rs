@@ -29,6 +29,9 @@ const EXPECTED: &[&str] = &[
     "POST /api-keys admin",
     "DELETE /api-keys/{id} admin",
     "GET /audit admin",
+    "GET /backups admin",
+    "POST /backups admin",
+    "GET /backups/{name} admin",
     "POST /transactions ingest",
     "POST /transactions/batch ingest",
     "POST /transactions/import ingest",
@@ -68,6 +71,18 @@ const EXPECTED: &[&str] = &[
     "POST /webhooks/{id}/test admin",
     "GET /webhooks/{id}/deliveries admin",
     "POST /webhooks/{id}/deliveries/{delivery_id}/redeliver admin",
+    "POST /analyze analyze",
+    "GET /budgets read",
+    "POST /budgets work",
+    "GET /budgets/{id} read",
+    "PATCH /budgets/{id} work",
+    "DELETE /budgets/{id} work",
+    "POST /categorize categorize",
+    "POST /categorize/corrections work",
+    "GET /expenses/summary read",
+    "POST /labels label",
+    "GET /models read",
+    "POST /models/train admin",
 ];
 
 /// Who may do what, from the spec's table.

@@ -107,7 +107,7 @@ async fn request_ids_are_echoed_when_sane_and_replaced_otherwise() {
     );
     let r = app
         .client
-        .get(app.url("/nope"))
+        .get(app.url("/api/v1/nope"))
         .header("x-request-id", "x".repeat(100))
         .send()
         .await
