@@ -10,6 +10,10 @@
 //! fifth of them still open; 200 000 accounts, 1 % frozen) and the roll-ups that ingestion
 //! keeps for them, then times `stats::overview` and a day of minute buckets on a pooled read
 //! connection, as the HTTP handler does. The preload takes a few minutes and about 3 GB.
+//!
+//! Measured 2026-12-02 on the 2-core machine under load from other builds (`--profile dev`,
+//! SQLite optimised): 10 M transactions, 100 000 open alerts, 200 000 accounts: overview p50
+//! 7.0 ms, p99 16.4 ms (first call 23.6 ms); 1 440 minute buckets p50 1.4 ms, p99 1.8 ms.
 
 use std::time::{Duration, Instant};
 
