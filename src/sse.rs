@@ -143,9 +143,10 @@ async fn stream(
     let _ = tx.try_send(Bytes::from_static(b"retry: 5000\n: connected\n\n"));
     let subscription = state.events.subscribe();
     let live = state.live.clone();
+    let lifecycle = state.lifecycle.clone();
     live.active.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
-        forward(subscription, tx).await;
+        forward(subscription, tx, &lifecycle).await;
         live.active.fetch_sub(1, Ordering::Relaxed);
         drop(permit);
     });
@@ -160,12 +161,25 @@ async fn stream(
         .streaming(body))
 }
 
-/// Copies events from the bus into one stream's buffer until the client leaves or lags.
-async fn forward(mut events: broadcast::Receiver<Event>, tx: mpsc::Sender<Bytes>) {
+/// Copies events from the bus into one stream's buffer until the client leaves or lags, or the
+/// server shuts down (an open stream would otherwise hold graceful shutdown for its full
+/// timeout).
+async fn forward(
+    mut events: broadcast::Receiver<Event>,
+    tx: mpsc::Sender<Bytes>,
+    lifecycle: &crate::health::Lifecycle,
+) {
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut watch = tokio::time::interval(Duration::from_secs(1));
     loop {
         let frame = tokio::select! {
+            _ = watch.tick() => {
+                if lifecycle.is_stopping() {
+                    break;
+                }
+                continue;
+            },
             received = events.recv() => match received {
                 Ok(event) => frame(&event),
                 // Lagging the bus means the client is far behind: drop it.
@@ -189,7 +203,8 @@ pub fn frame(event: &Event) -> Bytes {
     Bytes::from(format!("event: {}\ndata: {}\n\n", event.kind, data))
 }
 
-/// Publishes `stats.tick` with the overview every few seconds while any stream is open.
+/// Publishes `stats.tick` with the overview every few seconds while any stream is open, and
+/// refreshes the open-alerts gauge from the store on every tick.
 pub fn spawn_stats_ticker(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(STATS_TICK);
@@ -253,7 +268,11 @@ mod tests {
     async fn a_client_that_stops_reading_is_dropped_without_blocking_the_bus() {
         let bus = crate::events::EventBus::new(16);
         let (tx, mut rx) = mpsc::channel(4);
-        let task = tokio::spawn(forward(bus.subscribe(), tx));
+        let bus_rx = bus.subscribe();
+        let task =
+            tokio::spawn(
+                async move { forward(bus_rx, tx, &crate::health::Lifecycle::default()).await },
+            );
         for i in 0..100 {
             bus.publish("alert.updated", json!({ "i": i }));
             tokio::task::yield_now().await;

@@ -43,11 +43,10 @@ fn event(
     alert: &Alert,
     change: serde_json::Value,
 ) -> Result<Event, StoreError> {
-    events::record(
-        conn,
-        "alert.updated",
-        json!({"alert": alert, "change": change}),
-    )
+    // The alert as `alert.created` carries it, plus what changed.
+    let mut data = serde_json::to_value(alert).unwrap_or_else(|_| json!({}));
+    data["change"] = change;
+    events::record(conn, "alert.updated", data)
 }
 
 /// `PATCH /alerts/{id}`: status and/or assignee.

@@ -266,7 +266,7 @@ fn transaction_json(conn: &Connection, id: &str) -> Result<Option<serde_json::Va
             "id": r.get::<_, String>(0)?,
             "external_id": r.get::<_, String>(1)?,
             "account_id": r.get::<_, String>(2)?,
-            "amount": crate::stats::format_amount(r.get(3)?, &currency),
+            "amount": crate::money::format_code(r.get(3)?, &currency),
             "currency": currency,
             "occurred_at": r.get::<_, String>(5)?,
             "received_at": r.get::<_, String>(6)?,

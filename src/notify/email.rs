@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -21,6 +21,8 @@ use crate::config::{EmailSettings, SmtpTls};
 
 /// Pauses before the 2nd and 3rd try of a failed send.
 const RETRY: [Duration; 2] = [Duration::from_secs(5), Duration::from_secs(30)];
+/// The longest one SMTP exchange may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Alerts listed in one digest at most (the rest are counted).
 const DIGEST_MAX: usize = 100;
 
@@ -49,8 +51,12 @@ pub fn spawn(state: AppState) {
         let mut pending: Vec<Alert> = Vec::new();
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
-            let sleep_until = deadline
-                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3_600));
+            if state.lifecycle.is_stopping() {
+                break;
+            }
+            // Wake at least every second to notice a shutdown.
+            let soon = tokio::time::Instant::now() + Duration::from_secs(1);
+            let sleep_until = deadline.map_or(soon, |d| d.min(soon));
             tokio::select! {
                 received = events.recv() => match received {
                     Ok(event) if event.kind == "alert.created" => {
@@ -77,15 +83,14 @@ pub fn spawn(state: AppState) {
                     }
                     Err(RecvError::Closed) => break,
                 },
-                _ = tokio::time::sleep_until(sleep_until), if deadline.is_some() => {
-                    deadline = None;
-                    let batch = std::mem::take(&mut pending);
-                    let (settings, public_url) = (settings.clone(), public_url(&state));
-                    tokio::spawn(async move { send_with_retries(&settings, &public_url, &batch).await });
+                _ = tokio::time::sleep_until(sleep_until) => {
+                    if deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+                        deadline = None;
+                        let batch = std::mem::take(&mut pending);
+                        let (settings, public_url) = (settings.clone(), public_url(&state));
+                        tokio::spawn(async move { send_with_retries(&settings, &public_url, &batch).await });
+                    }
                 }
-            }
-            if state.lifecycle.is_stopping() {
-                break;
             }
         }
     });
@@ -215,17 +220,22 @@ pub async fn send(settings: &EmailSettings, message: Message) -> Result<(), Stri
         .port(settings.smtp_port)
         .timeout(Some(Duration::from_secs(30)));
     if !settings.username.is_empty() {
-        builder = builder.credentials(Credentials::new(
-            settings.username.clone(),
-            settings.password.expose().to_owned(),
-        ));
+        builder = builder
+            .credentials(Credentials::new(
+                settings.username.clone(),
+                settings.password.expose().to_owned(),
+            ))
+            .authentication(vec![Mechanism::Plain, Mechanism::Login]);
     }
-    builder
-        .build()
-        .send(message)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("SMTP: {e}"))
+    // lettre's own timeout covers single commands; this bounds the whole exchange.
+    match tokio::time::timeout(SEND_TIMEOUT, builder.build().send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("SMTP: {e}")),
+        Err(_) => Err(format!(
+            "SMTP: no answer within {}s",
+            SEND_TIMEOUT.as_secs()
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Keeping the roll-ups right. Each function runs inside the write job of the change it
-//! counts, so the dashboards agree with the data after any crash.
+//! counts, so the dashboards agree with the data after any crash. (Ingestion adds its own
+//! per-job tally with `transactions::store::add_stats`, keyed the same way.)
 //!
 //! Rows are keyed by the Unix minute the transaction was *received*: the dashboard shows what
 //! arrived and was decided, whatever `occurred_at` a sender claims.
@@ -18,44 +19,6 @@ pub fn minute_of(rfc3339: &str) -> i64 {
 /// The current Unix minute.
 pub fn now_minute() -> i64 {
     chrono::Utc::now().timestamp().div_euclid(60)
-}
-
-/// Counts one scored transaction: its decision (`allow`, `review`, `block`), whether it raised
-/// an alert, and for a block the amount kept out.
-pub fn record_transaction(
-    conn: &Connection,
-    minute: i64,
-    decision: &str,
-    alert_raised: bool,
-    blocked: Option<(&str, i64)>,
-) -> Result<(), StoreError> {
-    let (allow, review, block) = match decision {
-        "allow" => (1, 0, 0),
-        "review" => (0, 1, 0),
-        "block" => (0, 0, 1),
-        _ => (0, 0, 0),
-    };
-    conn.prepare_cached(
-        "INSERT INTO stats_minute (minute, transactions, allow, review, block, alerts) \
-         VALUES (?1, 1, ?2, ?3, ?4, ?5) ON CONFLICT(minute) DO UPDATE SET \
-         transactions = transactions + 1, allow = allow + ?2, review = review + ?3, \
-         block = block + ?4, alerts = alerts + ?5",
-    )?
-    .execute(params![
-        minute,
-        allow,
-        review,
-        block,
-        i64::from(alert_raised)
-    ])?;
-    if let Some((currency, amount)) = blocked {
-        conn.prepare_cached(
-            "INSERT INTO stats_blocked_minute (minute, currency, amount_minor) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(minute, currency) DO UPDATE SET amount_minor = amount_minor + ?3",
-        )?
-        .execute(params![minute, currency, amount])?;
-    }
-    Ok(())
 }
 
 /// Counts an alert raised without a transaction of its own (budget alerts).

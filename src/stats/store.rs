@@ -5,7 +5,7 @@ use chrono::{Datelike, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::format_amount;
+use crate::money::format_code;
 use crate::store::StoreError;
 
 const DAY_MINUTES: i64 = 24 * 60;
@@ -126,7 +126,7 @@ pub fn overview(conn: &Connection, now_minute: i64) -> Result<Overview, StoreErr
         .query_map([since_24h], |r| {
             let currency: String = r.get(0)?;
             Ok(Amount {
-                amount: format_amount(r.get(1)?, &currency),
+                amount: format_code(r.get(1)?, &currency),
                 currency,
             })
         })?

@@ -47,13 +47,14 @@ pub async fn seed_alert(app: &TestApp, severity: &str, created_at: &str, account
                    '[{\"code\":\"velocity\",\"message\":\"9 payments in a minute\",\"weight\":40}]', ?4, ?5, ?6, ?6)",
                 rusqlite::params![alert, severity, rank, txn, account, created_at],
             )?;
-            ledgerguard::stats::rollup::record_transaction(
-                conn,
-                ledgerguard::stats::rollup::now_minute(),
-                "block",
-                true,
-                Some(("USD", 12550)),
-            )?;
+            let mut tally = ledgerguard::transactions::store::MinuteTally {
+                transactions: 1,
+                block: 1,
+                alerts: 1,
+                ..Default::default()
+            };
+            tally.blocked.insert("USD", 12550);
+            ledgerguard::transactions::store::add_stats(conn, ledgerguard::stats::rollup::now_minute(), &tally)?;
             Ok(alert)
         })
         .await
@@ -570,4 +571,91 @@ async fn malformed_hostile_and_unauthorised_case_changes_are_refused() {
         "nothing refused changed the case"
     );
     assert!(detail["comments"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingested_block_raises_an_alert_that_streams_posts_a_webhook_and_resolves_into_a_label()
+{
+    use crate::webhooks::{create_hook, Receiver};
+    let app = spawn_app().await;
+    let analyst = app.token("analyst").await;
+    let admin = app.token("admin").await;
+    let viewer = app.token("viewer").await;
+    let key = app.api_key(&["ingest"]).await;
+    let rule = json!({"name": "big_payment", "expression": "txn.amount_minor >= 100000", "score": 90, "action": "block"});
+    assert_eq!(
+        post(&app, &analyst, "/api/v1/rules", rule).await.status(),
+        201
+    );
+    let receiver = Receiver::start(std::sync::Arc::new(|_| Some(200))).await;
+    create_hook(&app, &admin, &receiver.url, json!(["alert.created"])).await;
+    let mut stream = app
+        .client
+        .get(app.url("/api/v1/events"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+
+    let body = crate::transactions::txn("wf-1", "acct-wf", json!("1000.00"));
+    let resp = crate::transactions::post(&app, &key, "/api/v1/transactions", &body).await;
+    assert_eq!(resp.status(), 201);
+    let scored: Value = resp.json().await.unwrap();
+    assert_eq!(scored["decision"], "block");
+    let alert_id = scored["alert_id"]
+        .as_str()
+        .expect("a block raises an alert")
+        .to_owned();
+    let txn_id = scored["transaction"]["id"].as_str().unwrap().to_owned();
+
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !seen.contains(&alert_id) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let chunk = tokio::time::timeout(left, stream.chunk())
+            .await
+            .expect("alert.created streamed")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: alert.created"), "{seen}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while receiver.count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook got alert.created"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let delivered: Value = serde_json::from_slice(&receiver.got.lock().unwrap()[0].body).unwrap();
+    assert_eq!(delivered["type"], "alert.created");
+    assert_eq!(delivered["data"]["id"], alert_id.as_str());
+
+    let (_, queue) = get_json(&app, &viewer, "/api/v1/alerts?status=open").await;
+    assert_eq!(queue["items"][0]["id"], alert_id.as_str());
+    let resp = post(
+        &app,
+        &analyst,
+        &format!("/api/v1/alerts/{alert_id}/resolve"),
+        json!({"outcome": "fraud", "note": "chargeback filed"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let (_, txn) = get_json(&app, &viewer, &format!("/api/v1/transactions/{txn_id}")).await;
+    let label = txn
+        .get("label")
+        .or_else(|| txn["transaction"].get("label"))
+        .cloned();
+    assert_eq!(label, Some(json!("fraud")), "{txn}");
+    let (_, overview) = get_json(&app, &viewer, "/api/v1/stats/overview").await;
+    assert_eq!(overview["transactions"]["total"], 1);
+    assert_eq!(overview["decisions_24h"]["block"], 1);
+    assert_eq!(
+        overview["blocked_amount_24h"],
+        json!([{"amount": "1000.00", "currency": "USD"}])
+    );
+    assert_eq!(overview["fraud_rate_30d"], 1.0);
+    assert_eq!(overview["alerts"]["open"], 0);
 }

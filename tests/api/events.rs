@@ -64,8 +64,8 @@ async fn a_bearer_stream_carries_alert_updates_and_stats_ticks() {
     let text = read_until(&mut stream, "event: alert.updated", 5).await;
     let event = event_data(&text, "alert.updated");
     assert_eq!(event["type"], "alert.updated");
-    assert_eq!(event["data"]["alert"]["id"], alert.as_str());
-    assert_eq!(event["data"]["alert"]["status"], "investigating");
+    assert_eq!(event["data"]["id"], alert.as_str());
+    assert_eq!(event["data"]["status"], "investigating");
 
     let text = read_until(&mut stream, "event: stats.tick", 12).await;
     let tick = event_data(&text, "stats.tick");
@@ -231,4 +231,25 @@ async fn a_client_that_stops_reading_is_dropped_and_slows_nobody() {
     let mut fresh = open(&app, &viewer).await;
     read_until(&mut fresh, ": connected", 5).await;
     drop(stuck);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_stream_does_not_hold_up_a_graceful_shutdown() {
+    let app = spawn_app().await;
+    let viewer = app.token("viewer").await;
+    let mut stream = open(&app, &viewer).await;
+    read_until(&mut stream, ": connected", 5).await;
+    let t = Instant::now();
+    // What SIGTERM does: mark the service stopping, then stop the server gracefully.
+    app.state.lifecycle.set_stopping();
+    app.stop().await;
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
+    let rest = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+        .await
+        .expect("the stream ends");
+    assert!(matches!(rest, Ok(None) | Err(_)), "{rest:?}");
 }

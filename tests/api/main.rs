@@ -14,6 +14,7 @@ mod categorize;
 mod cli;
 mod config_file;
 mod core;
+mod email;
 mod events;
 mod labels;
 mod lists;

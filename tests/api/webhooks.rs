@@ -275,7 +275,7 @@ async fn a_receiver_that_fails_then_recovers_gets_the_signed_event_on_retry() {
     assert!(attempts[0]["error"].is_string());
     assert_eq!(attempts[1]["status_code"], 204);
     assert!(attempts[1]["latency_ms"].as_i64().unwrap() >= 0);
-    assert_eq!(d["payload"]["data"]["alert"]["id"], alert.as_str());
+    assert_eq!(d["payload"]["data"]["id"], alert.as_str());
 
     let got = receiver.got.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
