@@ -476,7 +476,7 @@ impl Settings {
         figment = figment.merge(
             Env::prefixed(ENV_PREFIX)
                 .split("__")
-                .filter(|k| k.as_str() != "config"),
+                .filter(|k| !k.as_str().eq_ignore_ascii_case("config")),
         );
         let settings: Settings = figment.extract().map_err(|e| describe_figment_error(&e))?;
         settings.validate().map_err(|(key, msg)| {

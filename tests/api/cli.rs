@@ -519,3 +519,21 @@ fn a_database_from_a_newer_version_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn ledgerguard_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), "127.0.0.1:9898", "");
+    let out = Command::new(binary())
+        .arg("check-config")
+        .env("LEDGERGUARD_CONFIG", &path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("127.0.0.1:9898"));
+}
