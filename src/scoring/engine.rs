@@ -104,6 +104,18 @@ impl Engine {
         }
     }
 
+    /// Forgets transactions that were scored but not stored (see [`ScoringState::forget`]).
+    pub fn forget(&self, txns: &[NewTransaction]) {
+        if txns.is_empty() {
+            return;
+        }
+        if let Ok(mut state) = self.state.lock() {
+            for t in txns {
+                state.forget(t);
+            }
+        }
+    }
+
     /// Scores a transaction and remembers it in the profiles and windows.
     pub fn score(&self, t: &NewTransaction) -> Outcome {
         let started = Instant::now();
