@@ -205,7 +205,7 @@ pub fn context<'a>(vars: &Variables<'_>, complete_features: bool) -> Context<'a,
         features.insert(k.clone(), Value::Float(*v));
     }
 
-    let mut ctx = Context::default();
+    let mut ctx = Context::with_env(stdlib());
     ctx.add_variable_from_value("txn", txn);
     ctx.add_variable_from_value("account", account);
     ctx.add_variable_from_value("velocity", velocity);
@@ -216,6 +216,13 @@ pub fn context<'a>(vars: &Variables<'_>, complete_features: bool) -> Context<'a,
         move |name: Arc<String>, value: Arc<String>| -> bool { lists.contains(&name, &value) },
     );
     ctx
+}
+
+/// The CEL standard environment, built once: building it registers every standard overload,
+/// far too costly to repeat per transaction.
+fn stdlib() -> Arc<cel::Env> {
+    static ENV: std::sync::OnceLock<Arc<cel::Env>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| Arc::new(cel::Env::stdlib())).clone()
 }
 
 fn sample_transaction() -> NewTransaction {

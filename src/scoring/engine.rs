@@ -4,8 +4,8 @@
 //! Concurrency: features are computed and the transaction is recorded in the windows under
 //! one short lock, so concurrent transactions of an account see each other in order; rules
 //! and the model run after the lock is released. The transaction is remembered when it is
-//! scored (not when it commits): a rare failed write leaves one extra event in a window,
-//! which only makes velocity slightly more cautious.
+//! scored, so items of one batch see each other; the pipeline calls [`Engine::forget`] for
+//! items the write then does not store (replays that lost a race, conflicts, failed writes).
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -100,6 +100,18 @@ impl Engine {
                 g.frozen.insert(account.to_owned());
             } else {
                 g.frozen.remove(account);
+            }
+        }
+    }
+
+    /// Forgets transactions that were scored but not stored (see [`ScoringState::forget`]).
+    pub fn forget(&self, txns: &[NewTransaction]) {
+        if txns.is_empty() {
+            return;
+        }
+        if let Ok(mut state) = self.state.lock() {
+            for t in txns {
+                state.forget(t);
             }
         }
     }

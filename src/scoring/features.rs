@@ -126,8 +126,9 @@ pub fn extract(
     ] {
         let window = key.as_ref().and_then(|k| map.get(k));
         for (name, span) in [("1h", HOUR_MS), ("24h", DAY_MS)] {
-            let count = window.map(|w| w.tally(now, span).count).unwrap_or(0);
-            set(&format!("{prefix}_{name}_count"), count as f64);
+            let tally = window.map(|w| w.tally(now, span)).unwrap_or_default();
+            set(&format!("{prefix}_{name}_count"), tally.count as f64);
+            set(&format!("{prefix}_{name}_sum"), to_major(tally.sum_minor));
         }
     }
 

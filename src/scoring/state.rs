@@ -70,6 +70,17 @@ impl Window {
         self.events.len()
     }
 
+    /// Removes the most recent event equal to `event` (undoing a push).
+    pub fn remove(&mut self, ms: i64, minor: i64) {
+        if let Some(i) = self
+            .events
+            .iter()
+            .rposition(|e| e.ms == ms && e.minor == minor)
+        {
+            self.events.remove(i);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
@@ -214,6 +225,50 @@ impl ScoringState {
                 while claims.front().is_some_and(|c| c.ms <= horizon) {
                     claims.pop_front();
                 }
+            }
+        }
+    }
+
+    /// Undoes [`ScoringState::observe`] for a transaction that was scored but not stored (a
+    /// replay that lost an idempotency race, a conflict, a failed write), so it does not
+    /// count twice. Known-value sets keep what they learned.
+    pub fn forget(&mut self, t: &NewTransaction) {
+        if let Some(profile) = self.accounts.get_mut(&t.account_ref) {
+            if profile.count > 0 {
+                let x = (t.amount_major() + 1.0).ln();
+                let n = profile.count as f64;
+                if profile.count == 1 {
+                    profile.mean_log = 0.0;
+                    profile.m2_log = 0.0;
+                } else {
+                    let previous_mean = (n * profile.mean_log - x) / (n - 1.0);
+                    profile.m2_log =
+                        (profile.m2_log - (x - previous_mean) * (x - profile.mean_log)).max(0.0);
+                    profile.mean_log = previous_mean;
+                }
+                profile.count -= 1;
+                let (hour, _) = t.hour_and_weekday();
+                let h = &mut profile.hours[hour as usize % 24];
+                *h = h.saturating_sub(1);
+            }
+            profile.window.remove(t.occurred_ms, t.amount_minor);
+        }
+        for (map, key) in [
+            (&mut self.devices, &t.device_id),
+            (&mut self.ips, &t.ip),
+            (&mut self.emails, &t.email),
+        ] {
+            if let Some(w) = key.as_ref().and_then(|k| map.get_mut(k)) {
+                w.remove(t.occurred_ms, t.amount_minor);
+            }
+        }
+        if let Some(claims) = t.submitted_by.as_ref().and_then(|w| self.claims.get_mut(w)) {
+            if let Some(i) = claims.iter().rposition(|c| {
+                c.ms == t.occurred_ms
+                    && c.minor == t.amount_minor
+                    && Some(&c.merchant) == t.merchant.as_ref()
+            }) {
+                claims.remove(i);
             }
         }
     }

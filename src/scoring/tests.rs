@@ -351,3 +351,21 @@ fn a_freeze_rule_blocks_and_asks_for_the_freeze() {
     assert_eq!(o.decision, Decision::Block);
     assert_eq!(o.severity, Severity::Critical);
 }
+
+#[test]
+fn a_forgotten_transaction_no_longer_counts_in_windows_or_profile() {
+    let e = engine();
+    history(&e, "q", 6);
+    let t = txn("dup", "q", "1.00", 0, json!({"device_id": "d1"}));
+    e.score(&t);
+    e.forget(std::slice::from_ref(&t));
+    let next = e.score(&txn("n", "q", "40.00", 1, json!({"device_id": "d1"})));
+    assert_eq!(next.features["account_txn_count"], 6.0);
+    assert_eq!(next.features["account_1m_count"], 0.0);
+    assert_eq!(next.features["device_1h_count"], 0.0);
+    assert!(
+        next.features["amount_z"].abs() < 1.0,
+        "profile restored: {}",
+        next.features["amount_z"]
+    );
+}

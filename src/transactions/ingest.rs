@@ -82,11 +82,33 @@ impl Pipeline {
         if scored.is_empty() {
             return Ok(results);
         }
-        let (stored, events, frozen) = self
+        // Kept to undo the engine's memory of items the write does not store.
+        let copies: Vec<(usize, NewTransaction)> =
+            scored.iter().map(|s| (s.index, s.txn.clone())).collect();
+        let written = self
             .store
             .writer
             .write(move |conn| write_job(conn, &sender, scored))
-            .await?;
+            .await;
+        let (stored, events, frozen) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                let all: Vec<NewTransaction> = copies.into_iter().map(|(_, t)| t).collect();
+                self.engine.forget(&all);
+                return Err(e);
+            }
+        };
+        let not_stored: std::collections::HashSet<usize> = stored
+            .iter()
+            .filter(|(_, item)| !matches!(item, JobItem::Created(..)))
+            .map(|(i, _)| *i)
+            .collect();
+        let forget: Vec<NewTransaction> = copies
+            .into_iter()
+            .filter(|(i, _)| not_stored.contains(i))
+            .map(|(_, t)| t)
+            .collect();
+        self.engine.forget(&forget);
         for event in events {
             self.events.publish_event(event);
         }
