@@ -47,6 +47,7 @@ impl AppState {
             store: self.store.clone(),
             engine: self.engine.clone(),
             events: self.events.clone(),
+            categorizer: Some(self.categorizer.clone()),
         }
     }
 

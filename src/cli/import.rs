@@ -154,6 +154,12 @@ fn import(
         store: store.clone(),
         engine,
         events: EventBus::default(),
+        categorizer: Some(crate::expenses::categorize::Categorizer::new(
+            &store
+                .read()
+                .and_then(|c| crate::expenses::categorize::load_corrections(&c))
+                .unwrap_or_default(),
+        )),
     };
     let read = Arc::new(AtomicU64::new(0));
     let input = Counting {

@@ -17,6 +17,7 @@ use super::input::{self, Defaults, NewTransaction};
 use super::store::{self as tstore, MinuteTally, StoredTransaction};
 use crate::audit::{self, Actor, Entry};
 use crate::events::{self, Event, EventBus};
+use crate::expenses::categorize::Categorizer;
 use crate::http::error::FieldError;
 use crate::metrics;
 use crate::scoring::{Decision, Engine, Outcome};
@@ -46,6 +47,8 @@ pub struct Pipeline {
     pub store: Store,
     pub engine: Arc<Engine>,
     pub events: EventBus,
+    /// Assigns a category to expenses sent without one.
+    pub categorizer: Option<Categorizer>,
 }
 
 struct Scored {
@@ -53,6 +56,8 @@ struct Scored {
     txn: NewTransaction,
     hash: String,
     outcome: Outcome,
+    /// Set when the categoriser chose the category (its confidence).
+    category_confidence: Option<f64>,
 }
 
 enum JobItem {
@@ -170,8 +175,24 @@ impl Pipeline {
                         }
                         Some(_) => ItemOutcome::Conflict,
                         None => {
+                            // Categorised after hashing, so a replay stays the same payload
+                            // even when the categoriser has since learnt from corrections.
+                            let mut txn = txn;
+                            let mut category_confidence = None;
+                            if let (Some(c), "expense", None) =
+                                (&self.categorizer, txn.kind, &txn.category)
+                            {
+                                let (category, confidence) = c.categorize(
+                                    txn.description.as_deref().unwrap_or(""),
+                                    txn.merchant.as_deref(),
+                                    txn.merchant_category.as_deref(),
+                                );
+                                txn.category = Some(category.to_owned());
+                                category_confidence = Some(confidence);
+                            }
                             let outcome = self.engine.score(&txn);
                             scored.push(Scored {
+                                category_confidence,
                                 index,
                                 txn,
                                 hash,
@@ -213,6 +234,7 @@ fn write_job(
         txn,
         hash,
         mut outcome,
+        category_confidence,
     } in scored
     {
         if let Some(h) = tstore::existing_hash(conn, sender, &txn.external_id)? {
@@ -243,6 +265,12 @@ fn write_job(
             &outcome,
             alert_id.as_deref(),
         )?;
+        if let Some(confidence) = category_confidence {
+            conn.prepare_cached(
+                "UPDATE transactions SET category_source = 'model', category_confidence = ?2 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![id, confidence])?;
+        }
         if let Some(alert_id) = &alert_id {
             let alert =
                 tstore::insert_alert(conn, alert_id, &id, &txn.account_ref, &outcome, &now)?;
@@ -272,7 +300,11 @@ fn write_job(
             }
         }
         let alert = alert_id.clone().map(|a| (a, outcome.severity.as_str()));
-        let stored = tstore::fresh(id, &txn, hash, &now, &outcome, alert_id, single);
+        let mut stored = tstore::fresh(id, &txn, hash, &now, &outcome, alert_id, single);
+        if let (Some(confidence), Some(view)) = (category_confidence, stored.view.as_object_mut()) {
+            view.insert("category_source".into(), "model".into());
+            view.insert("category_confidence".into(), confidence.into());
+        }
         out.push((index, JobItem::Created(stored, outcome.decision, alert)));
     }
     tstore::add_stats(conn, minute, &tally)?;

@@ -307,3 +307,72 @@ async fn the_summary_sums_expenses_per_category_department_and_currency() {
         assert_error(get(q).await.unwrap(), 400, "bad_request").await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expenses_without_a_category_are_categorised_by_the_model() {
+    let app = crate::helpers::spawn_app().await;
+    let key = app.api_key(&["ingest", "read"]).await;
+    let body = serde_json::json!({"external_id": "exp-cat-1", "account_id": "CORP-sales", "amount": "42.50", "currency": "EUR",
+        "occurred_at": "2026-11-30T12:00:00Z", "merchant": "Grand Hotel", "merchant_category": "7011",
+        "description": "hotel room for the client visit", "submitted_by": "ann@example.com", "department": "sales"});
+    let resp = app
+        .client
+        .post(app.url("/api/v1/expenses"))
+        .header("x-api-key", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let t = &v["transaction"];
+    assert!(t["category"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+    assert_eq!(t["category_source"], "model");
+    assert!(t["category_confidence"]
+        .as_f64()
+        .is_some_and(|c| c > 0.0 && c <= 1.0));
+    // Read back from the store the same way, and a replay is still the same payload.
+    let id = t["id"].as_str().unwrap();
+    let back: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/api/v1/transactions/{id}")))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored = if back.get("transaction").is_some() {
+        &back["transaction"]
+    } else {
+        &back
+    };
+    assert_eq!(stored["category_source"], "model", "{back}");
+    let replay = app
+        .client
+        .post(app.url("/api/v1/expenses"))
+        .header("x-api-key", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    // A category the sender gives is kept.
+    let mut given = body.clone();
+    given["external_id"] = "exp-cat-2".into();
+    given["category"] = "meals".into();
+    let v: serde_json::Value = app
+        .client
+        .post(app.url("/api/v1/expenses"))
+        .header("x-api-key", &key)
+        .json(&given)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["transaction"]["category"], "meals");
+    assert!(v["transaction"]["category_source"].is_null());
+}
