@@ -18,6 +18,8 @@ pub const DAY_MS: i64 = 24 * HOUR_MS;
 pub const RETENTION_MS: i64 = 30 * DAY_MS;
 /// Most values remembered per known-value set.
 const SET_CAP: usize = 256;
+/// Most events one window keeps, whatever their age (bounds memory and tally cost).
+pub const WINDOW_CAP: usize = 2_048;
 /// Most events remembered per device/IP/email window (they only need 24 h).
 const SHORT_RETENTION_MS: i64 = DAY_MS;
 
@@ -49,6 +51,12 @@ impl Window {
         self.events.push_back(event);
         let horizon = event.ms - retention_ms;
         while self.events.front().is_some_and(|e| e.ms <= horizon) {
+            self.events.pop_front();
+        }
+        // A hot entity (a shared NAT address, a payment terminal) would otherwise make every
+        // tally a scan of its whole day: keep its newest events only. Counts then saturate at
+        // the cap, which is far past every velocity threshold that matters.
+        while self.events.len() > WINDOW_CAP {
             self.events.pop_front();
         }
     }
@@ -316,6 +324,19 @@ mod tests {
             w.tally(DAY_MS, HOUR_MS).count,
             0,
             "a later event is not in the past"
+        );
+    }
+
+    #[test]
+    fn a_hot_window_keeps_only_its_newest_events() {
+        let mut w = Window::default();
+        for i in 0..(WINDOW_CAP as i64 + 500) {
+            w.push(ev(i), DAY_MS);
+        }
+        assert_eq!(w.len(), WINDOW_CAP);
+        assert_eq!(
+            w.tally(WINDOW_CAP as i64 + 499, DAY_MS).count,
+            WINDOW_CAP as u64
         );
     }
 
