@@ -198,3 +198,18 @@ pub async fn assert_error(resp: reqwest::Response, status: u16, code: &str) -> s
     );
     body
 }
+
+/// Sends `method path` with a bearer credential and an optional JSON body.
+pub async fn send(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut r = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    r.send().await.unwrap()
+}

@@ -6,20 +6,6 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use crate::transactions::{get_json, post, txn};
 
-async fn send(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut r = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    r.send().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_pack_is_seeded_enabled() {
     let app = spawn_app().await;
