@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo test (unit + integration)"
-cargo test --all-targets -- --test-threads "${TEST_THREADS:-4}"
+cargo test --lib --bins --tests -- --test-threads "${TEST_THREADS:-4}"
 
 if [ -x scripts/browser-tests.sh ] && command -v chromium >/dev/null 2>&1; then
   echo "== browser tests"
