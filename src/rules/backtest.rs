@@ -87,6 +87,7 @@ pub async fn backtest(
     }
     let program = cel::compile(&b.expression)
         .map_err(|_| ApiError::invalid("expression", "does not compile"))?;
+    let needs = cel::Needs::of([&program]);
     let lists = state.engine.lists();
     let tally = state
         .store
@@ -104,7 +105,7 @@ pub async fn backtest(
                     },
                     lists: Arc::clone(&lists),
                 };
-                let ctx = cel::context(&vars, true);
+                let ctx = cel::context(&vars, &needs, true);
                 let hit = cel::matches(&program, &ctx);
                 t.evaluated += 1;
                 let fraud = r.label.as_deref() == Some("fraud");

@@ -5,10 +5,10 @@
 //! The variables a rule sees are documented in `docs/rules.md`: `txn`, `account`,
 //! `velocity`, `features` and the function `lists.contains(name, value)`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use cel::{Context, ExecutionError, Program, Value};
+use cel::{Context, ExecutionError, IdedExpr, Program, Value};
 use serde::Serialize;
 
 use crate::lists::ListSet;
@@ -100,7 +100,7 @@ pub fn validate(expr: &str) -> Vec<ExpressionError> {
         },
         lists: Arc::new(ListSet::default()),
     };
-    let ctx = context(&vars, true);
+    let ctx = context(&vars, &Needs::all(), true);
     match program.execute(&ctx) {
         Ok(Value::Bool(_)) => Vec::new(),
         Ok(other) => vec![ExpressionError {
@@ -130,86 +130,247 @@ pub fn matches(program: &Program, ctx: &Context) -> bool {
     matches!(program.execute(ctx), Ok(Value::Bool(true)))
 }
 
-fn s(v: &Option<String>) -> Value {
-    Value::from(v.clone().unwrap_or_default())
+/// How much of one map variable (`txn`, `account`, `velocity`, `features`) the rules read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Need {
+    /// No rule mentions the variable.
+    #[default]
+    Nothing,
+    /// Only these fields are ever selected (`txn.amount`, `has(txn.country)`).
+    Fields(HashSet<String>),
+    /// The map is used whole (indexed, iterated, passed to a function): every field.
+    All,
 }
 
-/// Builds the evaluation context. `complete_features` fills every feature name with 0 so a
-/// dry run accepts any documented feature.
-pub fn context<'a>(vars: &Variables<'_>, complete_features: bool) -> Context<'a, 'a> {
-    let t = vars.txn;
-    let (hour, weekday) = t.hour_and_weekday();
-    let mut txn: HashMap<String, Value> = HashMap::with_capacity(24);
-    txn.insert("external_id".into(), t.external_id.clone().into());
-    txn.insert("account_id".into(), t.account_ref.clone().into());
-    txn.insert("amount".into(), Value::Float(t.amount_major()));
-    txn.insert("amount_minor".into(), Value::Int(t.amount_minor));
-    txn.insert("currency".into(), t.currency.to_string().into());
-    txn.insert("kind".into(), t.kind.to_string().into());
-    txn.insert("occurred_at".into(), t.occurred_at.clone().into());
-    txn.insert("hour".into(), Value::Int(i64::from(hour)));
-    txn.insert("weekday".into(), Value::Int(i64::from(weekday)));
-    txn.insert("merchant".into(), s(&t.merchant));
-    txn.insert("merchant_category".into(), s(&t.merchant_category));
-    txn.insert("country".into(), s(&t.country));
-    txn.insert(
-        "channel".into(),
-        t.channel.unwrap_or_default().to_string().into(),
-    );
-    txn.insert("device_id".into(), s(&t.device_id));
-    txn.insert("ip".into(), s(&t.ip));
-    txn.insert("email".into(), s(&t.email));
-    txn.insert("email_domain".into(), s(&t.email_domain()));
-    txn.insert("description".into(), s(&t.description));
-    txn.insert("category".into(), s(&t.category));
-    txn.insert("department".into(), s(&t.department));
-    txn.insert("submitted_by".into(), s(&t.submitted_by));
-    let metadata: Value = t
-        .metadata
-        .as_ref()
-        .and_then(|m| cel::to_value(m).ok())
-        .unwrap_or_else(|| Value::from(HashMap::<String, Value>::new()));
-    txn.insert("metadata".into(), metadata);
-
-    let a = &vars.account;
-    let mut account: HashMap<String, Value> = HashMap::with_capacity(8);
-    account.insert("id".into(), t.account_ref.clone().into());
-    account.insert("status".into(), a.status.to_string().into());
-    account.insert("frozen".into(), Value::Bool(a.status == "frozen"));
-    account.insert("txn_count".into(), Value::Int(a.txn_count as i64));
-    account.insert("mean_amount".into(), Value::Float(a.mean_amount));
-    account.insert("known_devices".into(), Value::Int(a.known_devices as i64));
-    account.insert(
-        "known_countries".into(),
-        Value::Int(a.known_countries as i64),
-    );
-
-    let mut features: HashMap<String, Value> = HashMap::with_capacity(64);
-    if complete_features {
-        for name in crate::scoring::FEATURE_NAMES {
-            features.insert((*name).to_owned(), Value::Float(0.0));
+impl Need {
+    fn wants(&self, field: &str) -> bool {
+        match self {
+            Need::Nothing => false,
+            Need::Fields(f) => f.contains(field),
+            Need::All => true,
         }
     }
-    let mut velocity: HashMap<String, Value> = HashMap::with_capacity(24);
+
+    fn add(&mut self, field: &str) {
+        match self {
+            Need::All => {}
+            Need::Fields(f) => {
+                f.insert(field.to_owned());
+            }
+            Need::Nothing => *self = Need::Fields(HashSet::from([field.to_owned()])),
+        }
+    }
+}
+
+/// What a set of compiled rules reads, so the per-transaction context holds only that:
+/// building all ~90 entries for every transaction was the largest cost of scoring.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub txn: Need,
+    pub account: Need,
+    pub velocity: Need,
+    pub features: Need,
+}
+
+/// The map variables the context provides.
+const MAP_VARIABLES: [&str; 4] = ["txn", "account", "velocity", "features"];
+
+impl Needs {
+    /// Everything (validation dry runs, backtests of a single expression).
+    pub fn all() -> Self {
+        Self {
+            txn: Need::All,
+            account: Need::All,
+            velocity: Need::All,
+            features: Need::All,
+        }
+    }
+
+    /// What `programs` read: a field selected directly on a map variable needs that field;
+    /// any other use of the variable needs the whole map. A superset is always safe.
+    pub fn of<'p>(programs: impl IntoIterator<Item = &'p Program>) -> Self {
+        let mut needs = Self::default();
+        for p in programs {
+            needs.visit(p.expression());
+        }
+        needs
+    }
+
+    fn slot(&mut self, name: &str) -> Option<&mut Need> {
+        match name {
+            "txn" => Some(&mut self.txn),
+            "account" => Some(&mut self.account),
+            "velocity" => Some(&mut self.velocity),
+            "features" => Some(&mut self.features),
+            _ => None,
+        }
+    }
+
+    fn visit(&mut self, e: &IdedExpr) {
+        use cel::common::ast::Expr;
+        match &e.expr {
+            Expr::Select(sel) => match &sel.operand.expr {
+                Expr::Ident(name) if MAP_VARIABLES.contains(&name.as_str()) => {
+                    if let Some(slot) = self.slot(name) {
+                        slot.add(&sel.field);
+                    }
+                }
+                _ => self.visit(&sel.operand),
+            },
+            Expr::Ident(name) => {
+                if let Some(slot) = self.slot(name) {
+                    *slot = Need::All;
+                }
+            }
+            Expr::Call(call) => {
+                if let Some(target) = &call.target {
+                    self.visit(target);
+                }
+                call.args.iter().for_each(|a| self.visit(a));
+            }
+            Expr::Comprehension(c) => {
+                for part in [
+                    &c.iter_range,
+                    &c.accu_init,
+                    &c.loop_cond,
+                    &c.loop_step,
+                    &c.result,
+                ] {
+                    self.visit(part);
+                }
+            }
+            Expr::List(list) => list.elements.iter().for_each(|x| self.visit(x)),
+            Expr::Map(map) => map.entries.iter().for_each(|x| self.visit_entry(&x.expr)),
+            Expr::Struct(st) => st.entries.iter().for_each(|x| self.visit_entry(&x.expr)),
+            Expr::Literal(_) | Expr::Unspecified => {}
+        }
+    }
+
+    fn visit_entry(&mut self, entry: &cel::common::ast::EntryExpr) {
+        use cel::common::ast::EntryExpr;
+        match entry {
+            EntryExpr::StructField(f) => self.visit(&f.value),
+            EntryExpr::MapEntry(m) => {
+                self.visit(&m.key);
+                self.visit(&m.value);
+            }
+        }
+    }
+}
+
+/// A map variable filled with only the fields its [`Need`] asks for; values are built
+/// only when wanted.
+struct Fields<'n> {
+    need: &'n Need,
+    map: HashMap<String, Value>,
+}
+
+impl<'n> Fields<'n> {
+    fn new(need: &'n Need) -> Self {
+        let capacity = match need {
+            Need::Nothing => 0,
+            Need::Fields(f) => f.len(),
+            Need::All => 32,
+        };
+        Self {
+            need,
+            map: HashMap::with_capacity(capacity),
+        }
+    }
+
+    fn put(&mut self, key: &str, value: impl FnOnce() -> Value) {
+        if self.need.wants(key) {
+            self.map.insert(key.to_owned(), value());
+        }
+    }
+
+    fn text(&mut self, key: &str, value: &Option<String>) {
+        self.put(key, || Value::from(value.clone().unwrap_or_default()));
+    }
+
+    fn bind(self, ctx: &mut Context<'_, '_>, name: &str) {
+        if *self.need != Need::Nothing {
+            ctx.add_variable_from_value(name, self.map);
+        }
+    }
+}
+
+/// Builds the evaluation context with what `needs` asks for. `complete_features` fills
+/// every feature name with 0 so a dry run accepts any documented feature.
+pub fn context<'a>(
+    vars: &Variables<'_>,
+    needs: &Needs,
+    complete_features: bool,
+) -> Context<'a, 'a> {
+    let t = vars.txn;
+    let (hour, weekday) = t.hour_and_weekday();
+    let mut txn = Fields::new(&needs.txn);
+    txn.put("external_id", || t.external_id.clone().into());
+    txn.put("account_id", || t.account_ref.clone().into());
+    txn.put("amount", || Value::Float(t.amount_major()));
+    txn.put("amount_minor", || Value::Int(t.amount_minor));
+    txn.put("currency", || t.currency.to_string().into());
+    txn.put("kind", || t.kind.to_string().into());
+    txn.put("occurred_at", || t.occurred_at.clone().into());
+    txn.put("hour", || Value::Int(i64::from(hour)));
+    txn.put("weekday", || Value::Int(i64::from(weekday)));
+    txn.text("merchant", &t.merchant);
+    txn.text("merchant_category", &t.merchant_category);
+    txn.text("country", &t.country);
+    txn.put("channel", || {
+        t.channel.unwrap_or_default().to_string().into()
+    });
+    txn.text("device_id", &t.device_id);
+    txn.text("ip", &t.ip);
+    txn.text("email", &t.email);
+    txn.text("email_domain", &t.email_domain());
+    txn.text("description", &t.description);
+    txn.text("category", &t.category);
+    txn.text("department", &t.department);
+    txn.text("submitted_by", &t.submitted_by);
+    txn.put("metadata", || {
+        t.metadata
+            .as_ref()
+            .and_then(|m| cel::to_value(m).ok())
+            .unwrap_or_else(|| Value::from(HashMap::<String, Value>::new()))
+    });
+
+    let a = &vars.account;
+    let mut account = Fields::new(&needs.account);
+    account.put("id", || t.account_ref.clone().into());
+    account.put("status", || a.status.to_string().into());
+    account.put("frozen", || Value::Bool(a.status == "frozen"));
+    account.put("txn_count", || Value::Int(a.txn_count as i64));
+    account.put("mean_amount", || Value::Float(a.mean_amount));
+    account.put("known_devices", || Value::Int(a.known_devices as i64));
+    account.put("known_countries", || Value::Int(a.known_countries as i64));
+
+    let mut features = Fields::new(&needs.features);
+    if complete_features {
+        for name in crate::scoring::FEATURE_NAMES {
+            features.put(name, || Value::Float(0.0));
+        }
+    }
+    let mut velocity = Fields::new(&needs.velocity);
     for name in crate::scoring::FEATURE_NAMES {
-        let value = vars.features.get(*name).copied().unwrap_or(0.0);
+        let value = || vars.features.get(*name).copied().unwrap_or(0.0);
         if let Some(base) = name.strip_suffix("_count") {
             if !base.starts_with("account_txn") {
-                velocity.insert(base.to_owned(), Value::Int(value as i64));
+                velocity.put(base, || Value::Int(value() as i64));
             }
         } else if name.ends_with("_sum") || name.ends_with("_avg") {
-            velocity.insert((*name).to_owned(), Value::Float(value));
+            velocity.put(name, || Value::Float(value()));
         }
     }
     for (k, v) in vars.features {
-        features.insert(k.clone(), Value::Float(*v));
+        features.put(k, || Value::Float(*v));
     }
 
     let mut ctx = Context::with_env(stdlib());
-    ctx.add_variable_from_value("txn", txn);
-    ctx.add_variable_from_value("account", account);
-    ctx.add_variable_from_value("velocity", velocity);
-    ctx.add_variable_from_value("features", features);
+    txn.bind(&mut ctx, "txn");
+    account.bind(&mut ctx, "account");
+    velocity.bind(&mut ctx, "velocity");
+    features.bind(&mut ctx, "features");
     let lists = vars.lists.clone();
     let _ = ctx.add_function(
         "lists.contains",
@@ -319,7 +480,7 @@ mod tests {
             },
         );
         let vars = vars_for(&t, &f, lists);
-        let ctx = context(&vars, false);
+        let ctx = context(&vars, &Needs::all(), false);
         let yes = |e: &str| matches(&compile(e).unwrap(), &ctx);
         assert!(yes("txn.amount == 125.5"));
         assert!(yes("txn.amount_minor == 12550"));
@@ -331,5 +492,60 @@ mod tests {
             !yes("txn.amount / 0.0 > 1.0 && txn.nope"),
             "errors do not match"
         );
+    }
+
+    #[test]
+    fn needs_name_selected_fields_and_fall_back_to_whole_maps() {
+        let p = |e: &str| compile(e).unwrap();
+        let n = Needs::of([
+            &p("txn.amount > 1.0 && has(txn.country) && velocity.account_1h >= 3"),
+            &p("features.new_device > 0.0 && has(txn.metadata.k)"),
+        ]);
+        assert_eq!(
+            n.txn,
+            Need::Fields(["amount", "country", "metadata"].map(String::from).into())
+        );
+        assert_eq!(n.velocity, Need::Fields(["account_1h".to_string()].into()));
+        assert_eq!(n.account, Need::Nothing);
+        let whole = Needs::of([&p("size(features) > 0 && txn['amount'] > 1.0")]);
+        assert_eq!((whole.features, whole.txn), (Need::All, Need::All));
+        let comprehension = Needs::of([&p("[1, 2].exists(x, x > account.txn_count)")]);
+        assert_eq!(
+            comprehension.account,
+            Need::Fields(["txn_count".to_string()].into())
+        );
+    }
+
+    #[test]
+    fn a_pruned_context_decides_exactly_like_the_full_one() {
+        let mut t = sample_transaction();
+        t.amount_minor = 450;
+        t.country = Some("KP".into());
+        t.device_id = Some("d-1".into());
+        t.merchant_category = Some("7995".into());
+        let mut f = FeatureVector::new();
+        for (i, name) in crate::scoring::FEATURE_NAMES.iter().enumerate() {
+            f.insert((*name).to_owned(), (i % 4) as f64);
+        }
+        let vars = vars_for(&t, &f, ListSet::default());
+        let full = context(&vars, &Needs::all(), false);
+        let mut expressions: Vec<&str> = crate::rules::pack::DEFAULT_PACK
+            .iter()
+            .map(|r| r.expression)
+            .collect();
+        expressions.extend([
+            "has(txn.email) || txn.country == 'KP'",
+            "account.known_devices == 0 && velocity.device_24h_sum >= 0.0",
+            "txn.nope > 1",
+        ]);
+        for expr in expressions {
+            let program = compile(expr).unwrap();
+            let pruned = context(&vars, &Needs::of([&program]), false);
+            assert_eq!(
+                matches(&program, &full),
+                matches(&program, &pruned),
+                "{expr}"
+            );
+        }
     }
 }

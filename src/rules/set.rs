@@ -61,6 +61,8 @@ pub struct CompiledRule {
 #[derive(Default)]
 pub struct RuleSet {
     pub rules: Vec<CompiledRule>,
+    /// The variables and fields these rules read (the context holds only those).
+    pub needs: cel::Needs,
 }
 
 impl RuleSet {
@@ -76,8 +78,9 @@ impl RuleSet {
                     None
                 }
             })
-            .collect();
-        Self { rules }
+            .collect::<Vec<_>>();
+        let needs = cel::Needs::of(rules.iter().map(|r| &r.program));
+        Self { rules, needs }
     }
 
     /// The rules matching in `ctx`.

@@ -162,7 +162,7 @@ impl Engine {
             account: facts,
             lists,
         };
-        let ctx = rcel::context(&vars, false);
+        let ctx = rcel::context(&vars, &rules.needs, false);
         let hits = rules.matching(&ctx);
         drop(ctx);
 

@@ -5,6 +5,7 @@
 //! concurrent requests share one fsync. Reads use the r2d2 pool. Feature SQL lives in each
 //! feature's `store.rs`; this module owns only the machinery.
 
+mod checkpoint;
 mod lock;
 pub mod migrations;
 mod writer;
@@ -47,6 +48,7 @@ pub enum StoreError {
 pub struct Store {
     pub pool: Pool,
     pub writer: Writer,
+    checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
     path: PathBuf,
 }
 
@@ -57,9 +59,23 @@ impl Store {
         ensure_private_dir(settings.data_dir())?;
         let mut conn = open_connection(&path, &settings.storage)?;
         migrations::migrate(&mut conn, &settings.backup_dir())?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+        )?;
         let writer = Writer::start(conn, settings.storage.write_batch_max)?;
+        let checkpointer = std::sync::Arc::new(checkpoint::Checkpointer::start(
+            &path,
+            Duration::from_millis(settings.storage.busy_timeout_ms),
+        )?);
         let pool = read_pool(&path, &settings.storage)?;
-        Ok(Self { pool, writer, path })
+        Ok(Self {
+            pool,
+            writer,
+            checkpointer,
+            path,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -86,8 +102,9 @@ impl Store {
         .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
     }
 
-    /// Flushes the writer and waits for it to stop.
+    /// Stops checkpointing, flushes the writer and waits for it to stop.
     pub fn close(&self) {
+        self.checkpointer.stop();
         self.writer.shutdown();
     }
 }

@@ -204,27 +204,60 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<StoredTransaction>, Sto
     Ok(stmt.query_row([id], from_row).optional()?)
 }
 
-/// Upserts the account seen on a transaction; returns its status.
+/// Records the account seen on a transaction (created on first sight); returns its status.
+///
+/// Plain statements on purpose: an `ON CONFLICT … RETURNING` upsert runs as a multi-write
+/// statement with its own statement journal, which cost more than the insert of the
+/// transaction itself inside a large group commit.
 pub fn touch_account(conn: &Connection, account: &str, now: &str) -> Result<String, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO accounts (account_ref, status, created_at, updated_at, last_seen_at, txn_count)
-         VALUES (?1, 'active', ?2, ?2, ?2, 1)
-         ON CONFLICT(account_ref) DO UPDATE SET last_seen_at = excluded.last_seen_at,
-             txn_count = txn_count + 1
-         RETURNING status",
-    )?;
-    Ok(stmt.query_row(params![account, now], |r| r.get(0))?)
+    let status: Option<String> = conn
+        .prepare_cached("SELECT status FROM accounts WHERE account_ref = ?1")?
+        .query_row([account], |r| r.get(0))
+        .optional()?;
+    match status {
+        Some(status) => {
+            conn.prepare_cached(
+                "UPDATE accounts SET last_seen_at = ?2, txn_count = txn_count + 1
+                 WHERE account_ref = ?1",
+            )?
+            .execute(params![account, now])?;
+            Ok(status)
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO accounts (account_ref, status, created_at, updated_at, last_seen_at, txn_count)
+                 VALUES (?1, 'active', ?2, ?2, ?2, 1)",
+            )?
+            .execute(params![account, now])?;
+            Ok("active".into())
+        }
+    }
 }
 
-/// Only the non-zero features, rounded, to keep rows small (absent means 0).
+/// Only the non-zero features, rounded, to keep rows small (absent means 0). Written by
+/// hand: it runs in the single writer for every transaction.
 pub fn features_json(outcome: &Outcome) -> String {
-    let compact: serde_json::Map<String, Value> = outcome
-        .features
-        .iter()
-        .filter(|(_, v)| **v != 0.0 && v.is_finite())
-        .map(|(k, v)| (k.clone(), json!((v * 10_000.0).round() / 10_000.0)))
-        .collect();
-    Value::Object(compact).to_string()
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(40 * 16);
+    out.push('{');
+    for (k, v) in outcome.features.iter() {
+        if *v == 0.0 || !v.is_finite() {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        if k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            out.push('"');
+            out.push_str(k);
+            out.push('"');
+        } else {
+            out.push_str(&Value::from(k.as_str()).to_string());
+        }
+        let _ = write!(out, ":{:?}", (v * 10_000.0).round() / 10_000.0);
+    }
+    out.push('}');
+    out
 }
 
 /// Inserts a scored transaction.
@@ -522,4 +555,39 @@ pub fn replay(
         n += 1;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{Decision, Severity};
+
+    #[test]
+    fn features_json_keeps_non_zero_finite_values_rounded() {
+        let features = [
+            ("amount", 125.5),
+            ("zero", 0.0),
+            ("amount_z", -1.234_567_89),
+            ("nan", f64::NAN),
+            ("huge", 1e300),
+            ("odd \"key\"", 2.0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let outcome = Outcome {
+            score: 0,
+            decision: Decision::Allow,
+            severity: Severity::Low,
+            reasons: Vec::new(),
+            features,
+            model_version: None,
+            freeze: false,
+        };
+        let parsed: Value = serde_json::from_str(&features_json(&outcome)).unwrap();
+        assert_eq!(
+            parsed,
+            json!({"amount": 125.5, "amount_z": -1.2346, "huge": 1e300, "odd \"key\"": 2.0})
+        );
+    }
 }
