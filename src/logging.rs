@@ -5,7 +5,7 @@
 //! Nothing here decides what to log; it only routes. Secrets never reach a log because the
 //! types that hold them ([`crate::config::Secret`], tokens, passwords) are never formatted.
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{Builder, Rotation};
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::layer::SubscriberExt;
@@ -46,7 +46,7 @@ pub fn init(settings: &Settings, mode: LogMode) -> LogGuards {
     let stdout_layer = match mode {
         LogMode::Server if settings.logging.stdout => Some({
             // Off the request path: a slow stdout (a busy journald) never stalls a worker.
-            let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+            let (writer, guard) = non_blocking(std::io::stdout(), true);
             guards.push(guard);
             tracing_subscriber::fmt::layer()
                 .json()
@@ -75,7 +75,7 @@ pub fn init(settings: &Settings, mode: LogMode) -> LogGuards {
             .build(dir)
             .ok()
             .map(|appender| {
-                let (writer, guard) = tracing_appender::non_blocking(appender);
+                let (writer, guard) = non_blocking(appender, true);
                 guards.push(guard);
                 tracing_subscriber::fmt::layer()
                     .json()
@@ -101,7 +101,8 @@ pub fn init(settings: &Settings, mode: LogMode) -> LogGuards {
             .build(dir)
             .ok()
             .map(|appender| {
-                let (writer, guard) = tracing_appender::non_blocking(appender);
+                // The audit mirror never drops a line: a full buffer waits instead.
+                let (writer, guard) = non_blocking(appender, false);
                 guards.push(guard);
                 tracing_subscriber::fmt::layer()
                     .json()
@@ -153,6 +154,21 @@ pub fn prune_old_logs(dir: &std::path::Path, retention_days: u32) -> usize {
         }
     }
     removed
+}
+
+/// Lines a log writer buffers before it drops (or, lossless, waits). tracing-appender's
+/// default of 128 000 preallocates 8 MB per writer; this is plenty for bursts.
+const BUFFERED_LINES: usize = 8_192;
+
+/// A writer that formats on the caller's thread and writes on its own.
+fn non_blocking<W: std::io::Write + Send + 'static>(
+    writer: W,
+    lossy: bool,
+) -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .lossy(lossy)
+        .finish(writer)
 }
 
 #[cfg(test)]

@@ -92,6 +92,8 @@ pub fn start(
         chrono::Utc::now().timestamp_millis(),
     )?);
     engine.replace_state(store::rebuild_state(&conn, &engine.thresholds())?);
+    // The replay filled this connection's page cache; hand that memory back.
+    conn.execute_batch("PRAGMA shrink_memory")?;
     Ok(std::sync::Arc::new(engine))
 }
 

@@ -161,10 +161,14 @@ fn run(mut conn: Connection, receiver: Receiver<Msg>, batch_max: usize) {
     let _ = conn.close();
 }
 
+/// A group commit slower than this is logged (a stalling disk): every caller in it waited
+/// that long.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(250);
+
 fn commit_batch(conn: &mut Connection, jobs: Vec<WriteJob>) {
-    metrics::global()
-        .db_write_batch_size
-        .observe(jobs.len() as f64);
+    let started = std::time::Instant::now();
+    let count = jobs.len();
+    metrics::global().db_write_batch_size.observe(count as f64);
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -190,10 +194,20 @@ fn commit_batch(conn: &mut Connection, jobs: Vec<WriteJob>) {
         }
         completions.push(completion);
     }
+    let ran = started.elapsed();
     let outcome = tx.commit().map_err(|e| {
         tracing::error!(error = %e, "group commit failed");
         format!("commit failed: {e}")
     });
+    let total = started.elapsed();
+    if total > SLOW_COMMIT {
+        tracing::warn!(
+            jobs = count,
+            jobs_ms = ran.as_millis() as u64,
+            commit_ms = (total - ran).as_millis() as u64,
+            "slow group commit"
+        );
+    }
     for completion in completions {
         completion(outcome.clone());
     }
