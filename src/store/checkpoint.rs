@@ -30,6 +30,8 @@ impl Checkpointer {
     pub fn start(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(busy_timeout)?;
+        // The database file is synced before the WAL frames it took can be overwritten.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
