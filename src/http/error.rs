@@ -232,6 +232,14 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::Pool(_) => {
                 ApiError::unavailable("The database is busy; try again.")
             }
+            crate::store::StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DiskFull =>
+            {
+                tracing::error!("the database is out of space: nothing was stored");
+                ApiError::unavailable(
+                    "The database is out of space; nothing was stored. Retry once space is freed.",
+                )
+            }
             other => ApiError::internal(other.to_string()),
         }
     }

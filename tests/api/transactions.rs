@@ -1,7 +1,7 @@
 //! Ingestion over HTTP: single, batch (JSON and NDJSON), CSV import, idempotency (including a
 //! concurrent race), validation of hostile input, alerts and roll-ups written with the
-//! transaction, listing with filters and cursor pagination, expenses, and durability under
-//! `kill -9`.
+//! transaction, listing with filters and cursor pagination, expenses, durability under
+//! `kill -9`, and a full database.
 
 use std::collections::HashSet;
 
@@ -787,4 +787,92 @@ async fn the_cli_import_refuses_while_a_server_holds_the_data_dir() {
     let out = import_cmd(&cfg, &file);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("API import"));
+}
+
+/// A full disk (here: the database capped at its current size with `max_page_count` on the
+/// writer's connection) refuses new writes with 503 and stores nothing half-way; what was
+/// acknowledged before stays, and ingestion resumes once there is room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_database_refuses_writes_with_503_and_recovers() {
+    let app = spawn_app().await;
+    let key = app.api_key(&["ingest"]).await;
+    let r = post(
+        &app,
+        &key,
+        "/api/v1/transactions",
+        &txn("before", "acc-f", json!(10)),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let cap = |pages: Option<i64>| {
+        app.state.store.writer.write(move |c| {
+            let now: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let limit = pages.unwrap_or(now);
+            Ok(
+                c.query_row(&format!("PRAGMA max_page_count = {limit}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })?,
+            )
+        })
+    };
+    cap(None).await.unwrap();
+
+    // Enough rows to need new pages: each is refused, none is stored.
+    let mut refused = 0;
+    for i in 0..300 {
+        let body = txn(&format!("full-{i}"), &format!("acc-full-{i}"), json!(10));
+        let r = post(&app, &key, "/api/v1/transactions", &body).await;
+        match r.status().as_u16() {
+            201 => continue,
+            503 => {
+                assert_error(r, 503, "unavailable").await;
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(refused > 0, "the cap never bit");
+    let batch: Vec<Value> = (0..50)
+        .map(|i| txn(&format!("full-batch-{i}"), "acc-fb", json!(5)))
+        .collect();
+    let r = post(&app, &key, "/api/v1/transactions/batch", &json!(batch)).await;
+    assert_eq!(r.status(), 503);
+
+    cap(Some(1_073_741_823)).await.unwrap();
+    let stored = count(&app, "SELECT COUNT(*) FROM transactions").await;
+    let refused_stored = count(
+        &app,
+        "SELECT COUNT(*) FROM transactions WHERE external_id LIKE 'full-batch-%'",
+    )
+    .await;
+    assert_eq!(refused_stored, 0, "a refused batch left rows behind");
+    assert_eq!(
+        stored,
+        1 + 300 - refused,
+        "only acknowledged rows are stored"
+    );
+    let (status, _) = get_json(&app, &key, "/api/v1/transactions?limit=1").await;
+    assert_eq!(
+        status, 403,
+        "an ingest key cannot read, the store still answers"
+    );
+    // Room again: the same items go in, and the earlier one replays.
+    let r = post(&app, &key, "/api/v1/transactions/batch", &json!(batch)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["accepted"], 50);
+    let r = post(
+        &app,
+        &key,
+        "/api/v1/transactions",
+        &txn("before", "acc-f", json!(10)),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let ok: String = app
+        .state
+        .store
+        .read_async(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(ok, "ok");
 }
