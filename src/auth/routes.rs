@@ -336,7 +336,7 @@ async fn refresh(
         .await?;
     match outcome {
         Rotation::Refused => {
-            state.auth.invalidate_user("");
+            state.auth.forget_families();
             Err(ApiError::unauthorized())
         }
         Rotation::Rotated {

@@ -244,6 +244,12 @@ impl AuthService {
     /// Forgets what is cached about a user (after a change through the API).
     pub fn invalidate_user(&self, user_id: &str) {
         self.users.invalidate(user_id);
+        self.forget_families();
+    }
+
+    /// Forgets every cached token-family verdict (after a family was revoked, e.g. on the
+    /// reuse of a rotated refresh token), so its access tokens stop working at once.
+    pub fn forget_families(&self) {
         self.revoked_families.invalidate_all();
     }
 
