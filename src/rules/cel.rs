@@ -172,9 +172,6 @@ pub struct Needs {
     pub features: Need,
 }
 
-/// The map variables the context provides.
-const MAP_VARIABLES: [&str; 4] = ["txn", "account", "velocity", "features"];
-
 impl Needs {
     /// Everything (validation dry runs, backtests of a single expression).
     pub fn all() -> Self {
@@ -209,14 +206,16 @@ impl Needs {
     fn visit(&mut self, e: &IdedExpr) {
         use cel::common::ast::Expr;
         match &e.expr {
-            Expr::Select(sel) => match &sel.operand.expr {
-                Expr::Ident(name) if MAP_VARIABLES.contains(&name.as_str()) => {
-                    if let Some(slot) = self.slot(name) {
-                        slot.add(&sel.field);
-                    }
+            Expr::Select(sel) => {
+                let map = match &sel.operand.expr {
+                    Expr::Ident(name) => self.slot(name),
+                    _ => None,
+                };
+                match map {
+                    Some(slot) => slot.add(&sel.field),
+                    None => self.visit(&sel.operand),
                 }
-                _ => self.visit(&sel.operand),
-            },
+            }
             Expr::Ident(name) => {
                 if let Some(slot) = self.slot(name) {
                     *slot = Need::All;

@@ -11,7 +11,7 @@ use super::geo;
 use super::model::FeatureVector;
 use super::state::{ScoringState, DAY_MS, HOUR_MS, MINUTE_MS};
 use crate::lists::ListSet;
-use crate::money::{self, Currency};
+use crate::money::Currency;
 use crate::transactions::NewTransaction;
 
 /// Merchant categories with a high fraud or laundering risk (gambling, quasi-cash, money
@@ -82,10 +82,11 @@ pub fn extract(
     let mut f = Features::default();
     let now = t.occurred_ms;
     let major = t.amount_major();
+    // Looked up once: every sum below converts with the same scale.
     let scale = Currency::parse(t.currency)
         .map(|c| c.scale())
         .unwrap_or(100);
-    let to_major = |minor: i64| money::to_major_f64(minor, t.currency);
+    let to_major = |minor: i64| minor as f64 / scale as f64;
     let mut set = |k: &str, v: f64| {
         f.vector.insert(k.to_owned(), v);
     };
